@@ -1,0 +1,95 @@
+/* decode.h — layered packet decode: link layer, IPv4/IPv6, TCP/UDP/ICMP.
+ *
+ * The decoded packet refers to the capture buffer: nothing is copied. Every read goes
+ * through core/cursor.h. Truncated (caplen too short) and malformed (impossible header
+ * values) are different outcomes and are counted apart by the caller.
+ */
+#ifndef PT_CORE_DECODE_H
+#define PT_CORE_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pcaptrace/types.h"
+
+typedef enum pt_decode_result {
+    PT_DECODE_OK = 0,    /* decoded as far as we go (may still be non-IP, e.g. ARP) */
+    PT_DECODE_TRUNCATED, /* caplen ended inside a header we needed */
+    PT_DECODE_MALFORMED, /* a header field is impossible (bad version, length, offset) */
+    PT_DECODE_FRAGMENT   /* an IP fragment: l4 fields unset; hand it to defrag */
+} pt_decode_result;
+
+/* TCP flag bits as on the wire. */
+enum {
+    PT_TCP_FIN = 0x01,
+    PT_TCP_SYN = 0x02,
+    PT_TCP_RST = 0x04,
+    PT_TCP_PSH = 0x08,
+    PT_TCP_ACK = 0x10,
+    PT_TCP_URG = 0x20,
+    PT_TCP_ECE = 0x40,
+    PT_TCP_CWR = 0x80
+};
+
+#define PT_MAX_VLAN 8
+
+typedef struct pt_packet {
+    pt_time ts;
+    uint32_t caplen;
+    uint32_t wirelen;
+    const uint8_t *data; /* whole captured frame */
+
+    int linktype;       /* DLT_* of the source */
+    uint16_t ethertype; /* 0x0800, 0x86dd, 0x0806 ...; 0 if unknown */
+    uint8_t n_vlan;
+    uint16_t vlan[PT_MAX_VLAN]; /* VLAN ids, outermost first */
+
+    /* Layer 3 (valid when ip_version != 0) */
+    uint8_t ip_version; /* 4 or 6; 0 = not IP */
+    pt_addr src, dst;
+    uint8_t ip_proto;  /* 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ... (after v6 ext headers) */
+    uint8_t ttl;       /* TTL or hop limit */
+    const uint8_t *l3; /* start of the IP header */
+    size_t l3_len;     /* IP header + payload as claimed by the IP length, clipped to caplen */
+    uint32_t ip_id;    /* IPv4 id, or IPv6 fragment id */
+    bool is_fragment;
+    uint16_t frag_offset; /* bytes */
+    bool more_fragments;
+    const uint8_t *frag_payload; /* fragment data (valid when is_fragment) */
+    size_t frag_payload_len;
+
+    /* Layer 4 (valid when ip_proto is TCP/UDP/ICMP and not a fragment) */
+    const uint8_t *l4;
+    size_t l4_len;
+    uint16_t sport, dport;
+    /* TCP */
+    uint32_t seq, ack;
+    uint8_t tcp_flags;
+    uint16_t window;
+    uint16_t mss;  /* 0 if option absent */
+    int8_t wscale; /* -1 if option absent */
+    bool sack_permitted;
+    bool has_timestamp;
+    uint32_t ts_val, ts_ecr;
+    /* ICMP */
+    uint8_t icmp_type, icmp_code;
+
+    /* Application payload of TCP/UDP (clipped to caplen; see payload_wire_len) */
+    const uint8_t *payload;
+    size_t payload_len;      /* bytes present in the capture */
+    size_t payload_wire_len; /* bytes on the wire according to the IP length */
+} pt_packet;
+
+/* Decode a frame of link type `dlt` into *pkt (which is fully reset first). */
+pt_decode_result pt_decode_packet(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                                  const pt_time *ts, pt_packet *pkt);
+
+/* Decode an IP datagram that starts at `data` (after the link layer, or a datagram rebuilt
+ * by defrag) into *pkt, keeping pkt's link-level fields. */
+pt_decode_result pt_decode_ip(const uint8_t *data, size_t len, pt_packet *pkt);
+
+/* Whether pt_decode_packet() knows link type `dlt`. */
+bool pt_decode_supports_dlt(int dlt);
+
+#endif

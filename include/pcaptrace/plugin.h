@@ -1,0 +1,212 @@
+/* plugin.h — the stable C ABI between pcaptrace and its protocol plugins.
+ *
+ * A plugin is a shared object that exports exactly one symbol, `pt_plugin_entry`, made with
+ * PT_PLUGIN_EXPORT(). It returns a const descriptor. The loader checks, in this order:
+ * abi_version == PT_PLUGIN_ABI, struct_size is at least the size of the version-1 struct,
+ * the required callbacks are non-NULL, and the name is unique. Plugins never link against
+ * pcaptrace's core: everything they need from the host comes through `pt_host`, handed to
+ * `init()`. New fields are only ever appended to these structs; the host reads a field only
+ * when `struct_size` says the plugin was built with it.
+ *
+ * Life cycle:
+ *   init(host, options)           once, after options are parsed; returns plugin state
+ *   probe(dir, data, len)         on streams whose port no plugin owns: "is this mine?"
+ *   stream_open(plugin, stream)   a stream was handed to this plugin; returns stream state
+ *   stream_data(state, dir, ...)  in-order bytes of one direction, as they arrive
+ *   stream_gap(state, dir, n)     n bytes of that direction will never arrive: resync
+ *   stream_close(state, reason)   the connection ended (or was released); free the state
+ *   fini(plugin)                  once, at exit
+ */
+#ifndef PCAPTRACE_PLUGIN_H
+#define PCAPTRACE_PLUGIN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change; the loader requires an exact match. */
+#define PT_PLUGIN_ABI 1
+
+/* Answer of probe(). */
+typedef enum pt_probe_result {
+    PT_PROBE_NO = 0,       /* these bytes are not my protocol */
+    PT_PROBE_YES = 1,      /* mine */
+    PT_PROBE_NEED_MORE = 2 /* cannot tell yet; ask again with more bytes */
+} pt_probe_result;
+
+/* Answer of stream_data(). */
+typedef enum pt_feed_result {
+    PT_FEED_OK = 0,       /* consumed; keep going */
+    PT_FEED_RELEASE = 1,  /* done with this stream (e.g. after an HTTP upgrade) */
+    PT_FEED_VIOLATION = 2 /* not (or no longer) my protocol: the host releases the stream */
+} pt_feed_result;
+
+/* Why a stream ended. */
+typedef enum pt_close_reason {
+    PT_CLOSE_FIN = 0,
+    PT_CLOSE_RST,
+    PT_CLOSE_TIMEOUT,
+    PT_CLOSE_EVICTED,
+    PT_CLOSE_END_OF_CAPTURE,
+    PT_CLOSE_RELEASED /* the plugin returned RELEASE or VIOLATION, or errored */
+} pt_close_reason;
+
+/* Opaque host objects. */
+typedef struct pt_stream pt_stream;   /* one TCP connection handed to a plugin */
+typedef struct pt_options pt_options; /* this plugin's option values */
+typedef struct pt_text pt_text;       /* a line being rendered by the text sink */
+
+/* Typed event fields. Strings are spans of arbitrary bytes (sinks escape them). */
+typedef enum pt_field_type {
+    PT_FIELD_STR = 0,  /* v.str: text; sinks escape non-printable bytes */
+    PT_FIELD_BYTES,    /* v.str: binary data; JSON renders base64 */
+    PT_FIELD_INT,      /* v.i */
+    PT_FIELD_UINT,     /* v.u */
+    PT_FIELD_DOUBLE,   /* v.d */
+    PT_FIELD_BOOL,     /* v.b */
+    PT_FIELD_STR_LIST, /* v.list: array of strings */
+    PT_FIELD_NULL      /* no value (JSON null) */
+} pt_field_type;
+
+typedef struct pt_field {
+    const char *name; /* stable, documented, snake_case */
+    pt_field_type type;
+    union {
+        pt_span str;
+        int64_t i;
+        uint64_t u;
+        double d;
+        bool b;
+        struct {
+            const pt_span *items;
+            size_t count;   /* items present */
+            uint64_t total; /* items on the wire (>= count when the plugin kept fewer) */
+        } list;
+    } v;
+} pt_field;
+
+/* Field constructors for compound literals: PT_F_STR("method", span), ... */
+#define PT_F_STR(n, s)    ((pt_field){.name = (n), .type = PT_FIELD_STR, .v.str = (s)})
+#define PT_F_BYTES(n, s)  ((pt_field){.name = (n), .type = PT_FIELD_BYTES, .v.str = (s)})
+#define PT_F_INT(n, x)    ((pt_field){.name = (n), .type = PT_FIELD_INT, .v.i = (x)})
+#define PT_F_UINT(n, x)   ((pt_field){.name = (n), .type = PT_FIELD_UINT, .v.u = (x)})
+#define PT_F_DOUBLE(n, x) ((pt_field){.name = (n), .type = PT_FIELD_DOUBLE, .v.d = (x)})
+#define PT_F_BOOL(n, x)   ((pt_field){.name = (n), .type = PT_FIELD_BOOL, .v.b = (x)})
+#define PT_F_NULL(n)      ((pt_field){.name = (n), .type = PT_FIELD_NULL})
+#define PT_F_LIST(n, it, cnt, tot)                                                                 \
+    ((pt_field){.name = (n), .type = PT_FIELD_STR_LIST, .v.list = {(it), (cnt), (tot)}})
+
+/* An event as a sink or a text formatter sees it. The core adds the envelope (ts, flow,
+ * proto, client, server) around `kind` and `fields`. Valid only during the call. */
+typedef struct pt_event {
+    const char *kind; /* "command", "request", "response", "parse_error", ... */
+    pt_time ts;       /* capture time the event refers to */
+    const pt_field *fields;
+    size_t n_fields;
+} pt_event;
+
+/* Log levels for host->log. */
+typedef enum pt_log_level {
+    PT_LOG_ERROR = 0,
+    PT_LOG_WARNING,
+    PT_LOG_INFO,
+    PT_LOG_DEBUG
+} pt_log_level;
+
+/* One option a plugin accepts (`--plugin-opt NAME.KEY=VALUE` or a config file section).
+ * Arrays of these end with an entry whose key is NULL. Unknown keys are errors. */
+typedef struct pt_option_spec {
+    const char *key;
+    const char *default_value; /* as text; NULL means unset */
+    const char *help;
+} pt_option_spec;
+
+/* Functions the host offers to plugins. Passed to init(); plugins keep the pointer. */
+typedef struct pt_host {
+    uint32_t abi_version; /* PT_PLUGIN_ABI of the host */
+    uint32_t struct_size; /* sizeof(pt_host) of the host */
+
+    /* Emit an event for a stream. Fields and the spans they point to are only read during
+     * the call: the plugin may reuse or free them afterwards. */
+    void (*emit)(pt_stream *s, const char *kind, const pt_time *ts, const pt_field *fields,
+                 size_t n_fields);
+
+    /* Log a message (stream may be NULL). Printf-style. */
+    void (*log)(pt_stream *s, pt_log_level level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* Option values (defaults applied). Parse helpers return `fallback` when the value
+     * does not parse; init() validated them already if it used these. */
+    const char *(*option_str)(const pt_options *o, const char *key);
+    int64_t (*option_int)(const pt_options *o, const char *key, int64_t fallback);
+    bool (*option_bool)(const pt_options *o, const char *key, bool fallback);
+
+    /* Facts about a stream. */
+    const pt_endpoint *(*stream_client)(const pt_stream *s);
+    const pt_endpoint *(*stream_server)(const pt_stream *s);
+    const char *(*stream_id)(const pt_stream *s); /* the printable flow id */
+
+    /* Text rendering helpers for format_text(): append printf-style text, or a span
+     * escaped (binary-safe) and shortened to at most max_bytes with its length shown. */
+    void (*text_printf)(pt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+    void (*text_span)(pt_text *t, pt_span value, size_t max_bytes, bool quoted);
+    bool (*text_color)(const pt_text *t); /* whether colour escapes are wanted */
+} pt_host;
+
+/* The descriptor a plugin returns from pt_plugin_entry(). */
+typedef struct pt_plugin {
+    uint32_t abi_version; /* PT_PLUGIN_ABI */
+    uint32_t struct_size; /* sizeof(pt_plugin) when the plugin was built */
+    const char *name;     /* [a-z0-9_]+, unique; the `proto` of its events */
+    const char *version;
+    const char *description;
+    const uint16_t *server_ports;  /* 0-terminated default server ports; may be NULL */
+    const pt_option_spec *options; /* key == NULL terminated; may be NULL */
+
+    /* Optional. Called once; returns plugin-wide state (may be NULL). On failure return
+     * NULL and set *error to a g_malloc'd-compatible malloc()ed message. */
+    void *(*init)(const pt_host *host, const pt_options *opts, char **error);
+    void (*fini)(void *plugin_state); /* optional */
+
+    /* Required. Look at the first bytes of one direction of a stream on a port no plugin
+     * owns. Must not keep `data`. */
+    pt_probe_result (*probe)(pt_dir dir, const uint8_t *data, size_t len);
+
+    /* Required. Returns per-stream state, or NULL to decline the stream. */
+    void *(*stream_open)(void *plugin_state, pt_stream *s);
+    /* Required. In-order bytes of one direction; `data` is valid only during the call. */
+    pt_feed_result (*stream_data)(void *state, pt_dir dir, const uint8_t *data, size_t len,
+                                  const pt_time *ts);
+    /* Required. `missing` bytes of direction `dir` are lost. */
+    void (*stream_gap)(void *state, pt_dir dir, uint64_t missing, const pt_time *ts);
+    /* Required. Emit what is pending (e.g. `unanswered`) and free the state. */
+    void (*stream_close)(void *state, pt_close_reason why, const pt_time *ts);
+
+    /* Optional. Render one of this plugin's events as text after the envelope the text
+     * sink prints (time, client -> server). Without it, fields print as key=value. */
+    void (*format_text)(void *plugin_state, const pt_event *ev, pt_text *out);
+    /* appended fields only */
+} pt_plugin;
+
+/* The exported entry point. */
+#define PT_PLUGIN_ENTRY_SYMBOL "pt_plugin_entry"
+typedef const pt_plugin *(*pt_plugin_entry_fn)(void);
+
+#define PT_PLUGIN_EXPORT(descriptor)                                                               \
+    __attribute__((visibility("default"))) const pt_plugin *pt_plugin_entry(void);                 \
+    __attribute__((visibility("default"))) const pt_plugin *pt_plugin_entry(void)                  \
+    {                                                                                              \
+        return &(descriptor);                                                                      \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+#endif
