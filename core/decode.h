@@ -32,7 +32,9 @@ enum {
     PT_TCP_CWR = 0x80
 };
 
-#define PT_MAX_VLAN 8
+#define PT_MAX_VLAN 8 /* deeper VLAN stacks are MALFORMED */
+#define PT_MAX_MPLS 8 /* deeper MPLS label stacks are MALFORMED */
+#define PT_MAX_SACK 4 /* SACK blocks recorded (a 40-byte option area holds at most 4) */
 
 typedef struct pt_packet {
     pt_time ts;
@@ -44,6 +46,8 @@ typedef struct pt_packet {
     uint16_t ethertype; /* 0x0800, 0x86dd, 0x0806 ...; 0 if unknown */
     uint8_t n_vlan;
     uint16_t vlan[PT_MAX_VLAN]; /* VLAN ids, outermost first */
+    uint8_t n_mpls;
+    uint32_t mpls[PT_MAX_MPLS]; /* MPLS labels (20 bits), outermost first */
 
     /* Layer 3 (valid when ip_version != 0) */
     uint8_t ip_version; /* 4 or 6; 0 = not IP */
@@ -58,6 +62,9 @@ typedef struct pt_packet {
     bool more_fragments;
     const uint8_t *frag_payload; /* fragment data (valid when is_fragment) */
     size_t frag_payload_len;
+    size_t l3_wire_len;    /* IP header + payload as claimed by the IP length (not clipped) */
+    uint16_t ip6_frag_hdr; /* IPv6 fragment: offset of the fragment header from l3 */
+    uint16_t ip6_frag_nh;  /* IPv6 fragment: offset from l3 of the byte that names it */
 
     /* Layer 4 (valid when ip_proto is TCP/UDP/ICMP and not a fragment) */
     const uint8_t *l4;
@@ -72,6 +79,9 @@ typedef struct pt_packet {
     bool sack_permitted;
     bool has_timestamp;
     uint32_t ts_val, ts_ecr;
+    uint8_t n_sack;                /* SACK blocks present (at most PT_MAX_SACK kept) */
+    uint32_t sack[PT_MAX_SACK][2]; /* left, right edge */
+    bool tcp_bad_options;          /* an option had an impossible length (MALFORMED) */
     /* ICMP */
     uint8_t icmp_type, icmp_code;
 
@@ -79,6 +89,9 @@ typedef struct pt_packet {
     const uint8_t *payload;
     size_t payload_len;      /* bytes present in the capture */
     size_t payload_wire_len; /* bytes on the wire according to the IP length */
+
+    /* Why the result was TRUNCATED or MALFORMED (static string), else NULL. */
+    const char *why;
 } pt_packet;
 
 /* Decode a frame of link type `dlt` into *pkt (which is fully reset first). */
@@ -91,5 +104,16 @@ pt_decode_result pt_decode_ip(const uint8_t *data, size_t len, pt_packet *pkt);
 
 /* Whether pt_decode_packet() knows link type `dlt`. */
 bool pt_decode_supports_dlt(int dlt);
+
+/* Stages used by the decoders themselves (decode_link.c → decode_ip.c → decode_l4.c). */
+
+/* Like pt_decode_ip(), where `caplen` bytes are present at `data` and `wirelen` (>= caplen)
+ * were on the wire, so a snaplen cut is TRUNCATED and a short frame is MALFORMED. */
+pt_decode_result pt_decode_ip_wire(const uint8_t *data, size_t caplen, size_t wirelen,
+                                   pt_packet *pkt);
+
+/* Decode the transport header at `data` for pkt->ip_proto: `caplen` bytes present and
+ * `wirelen` bytes claimed by the IP layer. Sets the L4 and payload fields. */
+pt_decode_result pt_decode_l4(const uint8_t *data, size_t caplen, size_t wirelen, pt_packet *pkt);
 
 #endif

@@ -4,6 +4,10 @@
 #define PT_CORE_EVENTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <glib.h>
 
 #include "pcaptrace/plugin.h"
 #include "pcaptrace/types.h"
@@ -30,5 +34,62 @@ void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev);
 void pt_text_printf(pt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pt_text_span(pt_text *t, pt_span value, size_t max_bytes, bool quoted);
 bool pt_text_color(const pt_text *t);
+
+/* --- the bus: construction, options, flushing (events.c) --- */
+
+/* Defaults of the limits the bus enforces. */
+#define PT_EVENTS_FLUSH_MS_DEFAULT 200 /* sinks are flushed at least this often (wall clock) */
+#define PT_EVENTS_MAX_SINKS        32  /* sinks on one bus */
+
+typedef struct pt_sink pt_sink;
+
+/* Command-line settings of the bus; fill with pt_events_option_entries() (zeroed struct =
+ * defaults). Config-file sections `[sink text]`, `[sink json]`, `[sink redis]` (optionally
+ * `[sink json NAME]` to have several) add sinks too: keys `path` (text, json; "-" = stdout),
+ * `color` (text), `max_bytes` (text), `url`, `queue_bytes`, `maxlen`, `reconnect_ms`,
+ * `timeout_ms` (redis). Unknown keys are errors. */
+typedef struct pt_events_config {
+    char *format;         /* -F/--format text|json|none: the stdout sink; NULL = text */
+    char **sinks;         /* --sink json:FILE | text:FILE | redis://HOST:PORT/STREAM, repeatable */
+    gboolean no_color;    /* --no-color: never colour (otherwise only on a terminal) */
+    gint64 text_max_bytes; /* --text-max-bytes: values longer than this are shortened */
+    gint64 flush_ms;       /* --flush-ms: flush sinks at least this often during capture */
+    gint64 queue_bytes;    /* --sink-queue-bytes: redis sink queue bound */
+    gint64 redis_maxlen;   /* --redis-maxlen: XADD MAXLEN ~ N */
+} pt_events_config;
+
+/* GOptionEntry array (NULL-terminated, static storage) writing into *cfg. Options:
+ * -F/--format, --sink, --no-color, --text-max-bytes, --flush-ms, --sink-queue-bytes,
+ * --redis-maxlen. */
+const GOptionEntry *pt_events_option_entries(pt_events_config *cfg);
+
+/* Create the bus with the stdout sink (per cfg->format), every --sink and every sink
+ * section of `config` (may be NULL). NULL cfg = text on stdout. GError on a bad spec, an
+ * unwritable file, an unknown key. Redis sinks connect in the background: a server that is
+ * down is not a setup error (its events are counted as dropped until it is up). */
+pt_events *pt_events_new(const pt_events_config *cfg, GKeyFile *config, GError **error);
+
+/* A bus with no sinks (tests, benchmarks); add sinks with pt_events_add_sink(). */
+pt_events *pt_events_new_empty(void);
+/* The bus takes ownership of the sink. Returns false when PT_EVENTS_MAX_SINKS is reached. */
+bool pt_events_add_sink(pt_events *bus, pt_sink *sink);
+
+/* Flush every sink now (at exit, after SIGINT/SIGTERM broke the capture loop). */
+void pt_events_flush(pt_events *bus);
+/* Flush when the flush interval has passed; cheap. Call it when a live capture is idle
+ * (pcap timeout); pt_events_emit() calls it too. */
+void pt_events_tick(pt_events *bus);
+
+typedef struct pt_events_stats {
+    uint64_t events;       /* pt_events_emit() calls */
+    uint64_t sink_dropped; /* summed over sinks */
+    uint64_t sink_errors;
+} pt_events_stats;
+void pt_events_get_stats(const pt_events *bus, pt_events_stats *out);
+/* Print one line per sink with drops or errors (at exit). */
+void pt_events_report(const pt_events *bus, FILE *out);
+
+/* Flush and free every sink. NULL is fine. */
+void pt_events_free(pt_events *bus);
 
 #endif

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #include "decode.h"
 #include "pcaptrace/plugin.h"
 #include "pcaptrace/types.h"
@@ -38,6 +40,12 @@ typedef struct pt_flow_info {
     bool saw_syn;            /* handshake seen (else mid-stream pickup) */
     int64_t rtt_us;          /* SYN -> SYN/ACK -> ACK, -1 if not measured */
     pt_tcp_dir_stats dir[2]; /* indexed by pt_dir */
+    /* appended by the tcp stage */
+    int64_t rtt_server_us;   /* SYN -> SYN/ACK as seen by the capture, -1 if not measured */
+    int64_t rtt_client_us;   /* SYN/ACK -> ACK as seen by the capture, -1 if not measured */
+    uint32_t syn_retries;    /* SYNs sent again with the same ISN */
+    bool saw_fin[2];         /* FIN seen in that direction */
+    bool saw_rst;            /* ended by a RST */
 } pt_flow_info;
 
 /* Callbacks from the tracker. `user` is the consumer's per-flow slot (NULL at start). */
@@ -56,12 +64,17 @@ typedef struct pt_tcp_consumer {
     bool (*is_server_port)(void *ctx, uint16_t port);
 } pt_tcp_consumer;
 
-/* Limits; every one is a command-line option or config key. 0 means the default. */
+/* Limits; every one is a command-line option or config key. 0 means the default (the
+ * PT_TCP_DEFAULT_* constants in tcp.c). */
 typedef struct pt_tcp_limits {
-    uint64_t idle_timeout_us;       /* default 300 s of capture time */
-    uint32_t max_flows;             /* default 1,000,000? see tcp.c */
+    uint64_t idle_timeout_us;       /* open flows idle this long end (capture time) */
+    uint32_t max_flows;             /* open + recently closed flows kept */
     uint64_t max_buffer_bytes;      /* all out-of-order data buffered, all flows */
     uint64_t max_flow_buffer_bytes; /* per direction */
+    /* appended by the tcp stage */
+    uint32_t max_flow_segments; /* out-of-order segments buffered per direction */
+    uint64_t closed_linger_us;  /* a closed flow swallows late packets this long (TIME-WAIT) */
+    bool quiet;                 /* no hints on stderr (TSO/GSO) */
 } pt_tcp_limits;
 
 /* Create a tracker reporting to `consumer` (copied). NULL limits = defaults. */
@@ -86,6 +99,13 @@ typedef struct pt_tcp_stats {
     uint64_t flows_total, flows_open, flows_evicted, flows_timed_out;
     uint64_t buffered_bytes, buffered_bytes_peak;
     uint64_t unseen_acks;
+    /* appended by the tcp stage */
+    uint64_t packets;         /* TCP packets fed */
+    uint64_t ignored;         /* not TCP, or a stray RST for no known flow */
+    uint64_t bogus_segments;  /* sequence numbers too far from the stream to be real */
+    uint64_t late_packets;    /* swallowed by a closed flow */
+    uint64_t oversize_segments; /* payload larger than the receiver's MSS (offload) */
+    uint64_t flows_peak;        /* most flows (open + closed) held at once */
 } pt_tcp_stats;
 void pt_tcp_get_stats(const pt_tcp *t, pt_tcp_stats *out);
 
@@ -93,5 +113,23 @@ void pt_tcp_get_stats(const pt_tcp *t, pt_tcp_stats *out);
  * tcp_start and tcp_end, and with `verbose` also retransmit, reset, gap and syn_retry. */
 struct pt_events;
 void pt_tcp_set_events(pt_tcp *t, struct pt_events *bus, bool verbose);
+
+/* Command-line options of the tcp stage. Fill a config with pt_tcp_config_init(), add
+ * pt_tcp_option_entries(cfg) to the program's GOptionContext, parse, then turn it into
+ * limits with pt_tcp_config_limits() (which rejects impossible values). */
+typedef struct pt_tcp_config {
+    gboolean verbose;          /* --tcp-verbose */
+    gdouble idle_timeout_s;    /* --idle-timeout SECONDS */
+    gint64 max_flows;          /* --max-flows N */
+    gint64 max_buffer_mib;     /* --max-buffer MiB */
+    gint64 max_flow_buffer_kib; /* --max-flow-buffer KiB */
+    gint64 max_flow_segments;  /* --max-flow-segments N */
+} pt_tcp_config;
+
+void pt_tcp_config_init(pt_tcp_config *cfg);
+/* A NULL-terminated GOptionEntry array whose arg_data point into *cfg. The array is owned
+ * by the tcp stage and reused by the next call. */
+const GOptionEntry *pt_tcp_option_entries(pt_tcp_config *cfg);
+bool pt_tcp_config_limits(const pt_tcp_config *cfg, pt_tcp_limits *out, GError **error);
 
 #endif

@@ -1,0 +1,86 @@
+/* flow_table.h — TCP flows keyed by their 5-tuple (both directions are one flow), with an
+ * LRU list of open flows and a FIFO of recently closed ones (TIME-WAIT tombstones, RFC 9293
+ * §3.6.1) that swallow late packets of a finished connection. Internal to core/. */
+#ifndef PT_CORE_FLOW_TABLE_H
+#define PT_CORE_FLOW_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reassembly.h"
+#include "tcp.h"
+
+/* The 5-tuple in canonical order: endpoint 0 sorts before endpoint 1 (address, then port),
+ * so both directions of a connection have the same key. Protocol is always TCP. */
+typedef struct pt_flow_key {
+    uint8_t family; /* 4 or 6 */
+    uint8_t pad;
+    uint16_t port[2];
+    uint8_t addr[2][16];
+} pt_flow_key;
+
+/* Which of the three lists a flow is on. */
+typedef enum pt_flow_list { PT_LIST_NONE = 0, PT_LIST_OPEN, PT_LIST_CLOSED } pt_flow_list;
+
+struct pt_flow {
+    pt_flow_key key;
+    pt_flow_info info;
+    pt_reasm rs[2]; /* by pt_dir: the bytes that travel in that direction */
+    void *user;
+
+    /* flow_table.c: open LRU or closed FIFO, and the list of flows holding buffered bytes */
+    pt_flow *prev, *next;
+    pt_flow *buf_prev, *buf_next;
+    uint8_t list;  /* pt_flow_list */
+    bool on_buf;   /* on the buffering list */
+    pt_time closed_ts;
+
+    /* tcp.c: connection state */
+    uint8_t client_ep;  /* which endpoint of the key is the client (0 or 1) */
+    bool started;       /* on_start was called */
+    bool syn[2];        /* SYN seen from the client (TO_SERVER) / SYN-ACK from the server */
+    uint32_t isn[2];    /* their sequence numbers */
+    pt_time syn_ts;     /* last SYN (retries move it) */
+    pt_time synack_ts;  /* first SYN-ACK */
+    bool fin[2];        /* FIN seen in that direction */
+    bool peer_ack_ok[2];
+    uint32_t peer_ack[2]; /* last ACK number acknowledging direction d, before d started */
+    uint16_t mss[2];      /* MSS announced by the receiver of direction d (0 = unknown) */
+    uint32_t syn_retries;
+};
+
+typedef struct pt_flow_table pt_flow_table;
+
+pt_flow_table *pt_flow_table_new(void);
+/* Frees the table and every flow still in it (without callbacks). */
+void pt_flow_table_free(pt_flow_table *ft);
+
+/* Fill *key for a packet's addresses and ports; *swapped tells whether the packet's source
+ * is endpoint 1 of the key. */
+void pt_flow_table_key(pt_flow_key *key, const pt_addr *src, uint16_t sport, const pt_addr *dst,
+                       uint16_t dport, bool *swapped);
+
+pt_flow *pt_flow_table_lookup(pt_flow_table *ft, const pt_flow_key *key);
+/* Allocate a flow for `key`, give it the next printable id, add it to the table and to the
+ * tail of the open list. */
+pt_flow *pt_flow_table_add(pt_flow_table *ft, const pt_flow_key *key);
+/* Remove a flow from the table and its lists and free it (its buffers must be empty). */
+void pt_flow_table_remove(pt_flow_table *ft, pt_flow *f);
+
+/* Open list (least recently used first). */
+void pt_flow_table_touch(pt_flow_table *ft, pt_flow *f);
+pt_flow *pt_flow_table_oldest_open(const pt_flow_table *ft);
+/* Move a flow from the open list to the tail of the closed FIFO. */
+void pt_flow_table_close(pt_flow_table *ft, pt_flow *f);
+pt_flow *pt_flow_table_oldest_closed(const pt_flow_table *ft);
+
+/* Buffering list: flows that hold out-of-order bytes, least recently buffering first. */
+void pt_flow_table_buf_touch(pt_flow_table *ft, pt_flow *f);
+void pt_flow_table_buf_unlink(pt_flow_table *ft, pt_flow *f);
+pt_flow *pt_flow_table_oldest_buffering(const pt_flow_table *ft);
+
+/* Flows in the table: open + closed. */
+uint32_t pt_flow_table_count(const pt_flow_table *ft);
+uint32_t pt_flow_table_open_count(const pt_flow_table *ft);
+
+#endif

@@ -1,0 +1,223 @@
+/* plugin_host.c — the pt_host table handed to plugins: emit (checked, then wrapped in the
+ * envelope and sent to the bus), rate-limited logging, option reads, stream facts and the
+ * text helpers. A malformed event is dropped and marks the stream failed, which makes the
+ * dispatcher release it: a misbehaving plugin costs that stream, never the process. */
+#include "plugin_host.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "escape.h"
+#include "options.h"
+
+#define PT_HOST_NAME_MAX 64 /* longest event kind or field name */
+
+static pt_plugin_host_limits limits = {PT_HOST_MAX_FIELDS_DEFAULT, PT_HOST_LOG_LINES_DEFAULT,
+                                       PT_LOG_WARNING};
+static uint64_t bad_events;
+static uint64_t anon_log_lines;
+
+void pt_plugin_host_set_limits(const pt_plugin_host_limits *lim)
+{
+    limits.max_fields = lim->max_fields ? lim->max_fields : PT_HOST_MAX_FIELDS_DEFAULT;
+    limits.log_lines = lim->log_lines ? lim->log_lines : PT_HOST_LOG_LINES_DEFAULT;
+    limits.log_level = lim->log_level;
+}
+
+uint64_t pt_plugin_host_bad_events(void)
+{
+    return bad_events;
+}
+
+static bool valid_name(const char *s)
+{
+    if (!s)
+        return false;
+    size_t n = strnlen(s, PT_HOST_NAME_MAX + 1);
+    if (n == 0 || n > PT_HOST_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!g_ascii_islower(s[i]) && !g_ascii_isdigit(s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
+/* Field names the envelope already uses: a field may not shadow them. */
+static bool envelope_name(const char *s)
+{
+    static const char *const names[] = {"ts", "flow", "proto", "event", "client", "server"};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        if (strcmp(s, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool valid_span(const pt_span *s)
+{
+    return s->ptr || s->len == 0;
+}
+
+/* Why an event is malformed, or NULL when it is fine. */
+static const char *check_event(const char *kind, const pt_time *ts, const pt_field *fields,
+                               size_t n)
+{
+    if (!valid_name(kind))
+        return "event kind is not [a-z0-9_]+";
+    if (!ts)
+        return "NULL timestamp";
+    if (ts->nsec >= 1000000000u)
+        return "timestamp nanoseconds out of range";
+    if (n > limits.max_fields)
+        return "too many fields";
+    if (n && !fields)
+        return "NULL fields";
+    for (size_t i = 0; i < n; i++) {
+        const pt_field *f = &fields[i];
+        if (!valid_name(f->name) || envelope_name(f->name))
+            return "bad field name";
+        switch (f->type) {
+        case PT_FIELD_STR:
+        case PT_FIELD_BYTES:
+            if (!valid_span(&f->v.str))
+                return "NULL span with a length";
+            break;
+        case PT_FIELD_STR_LIST:
+            if (f->v.list.count && !f->v.list.items)
+                return "NULL list items";
+            for (size_t k = 0; k < f->v.list.count; k++)
+                if (!valid_span(&f->v.list.items[k]))
+                    return "NULL span with a length in a list";
+            break;
+        case PT_FIELD_INT:
+        case PT_FIELD_UINT:
+        case PT_FIELD_DOUBLE:
+        case PT_FIELD_BOOL:
+        case PT_FIELD_NULL:
+            break;
+        default:
+            return "unknown field type";
+        }
+    }
+    return NULL;
+}
+
+static void host_log(pt_stream *s, pt_log_level level, const char *fmt, ...);
+
+static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const pt_field *fields,
+                      size_t n_fields)
+{
+    if (!s || !s->plugin)
+        return;
+    const char *why =
+        s->closed ? "emit after stream_close" : check_event(kind, ts, fields, n_fields);
+    if (why) {
+        bad_events++;
+        s->plugin->misbehaved++;
+        s->failed = true;
+        host_log(s, PT_LOG_ERROR, "malformed event dropped (%s); releasing the stream", why);
+        return;
+    }
+    pt_envelope env = {
+        .proto = s->plugin->desc.name,
+        .flow_id = s->id,
+        .client = s->client,
+        .server = s->server,
+        .format_text = s->plugin->desc.format_text,
+        .format_ctx = s->plugin->state,
+    };
+    pt_event ev = {.kind = kind, .ts = *ts, .fields = fields, .n_fields = n_fields};
+    s->plugin->events++;
+    pt_events_emit(s->bus, &env, &ev);
+}
+
+static const char *level_name(pt_log_level l)
+{
+    switch (l) {
+    case PT_LOG_ERROR:
+        return "error";
+    case PT_LOG_WARNING:
+        return "warning";
+    case PT_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
+    }
+}
+
+static void host_log(pt_stream *s, pt_log_level level, const char *fmt, ...)
+{
+    if ((int)level > (int)limits.log_level || !fmt)
+        return;
+    uint64_t *lines = s && s->plugin ? &s->plugin->log_lines : &anon_log_lines;
+    if (++*lines > limits.log_lines) {
+        if (*lines == (uint64_t)limits.log_lines + 1)
+            g_printerr("pcaptrace: %s: more log lines suppressed (limit %u, --plugin-log-lines)\n",
+                       s && s->plugin ? s->plugin->desc.name : "plugin", limits.log_lines);
+        return;
+    }
+    char msg[PT_HOST_LOG_BYTES];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    GString *line = g_string_sized_new(sizeof msg + 64);
+    g_string_append_printf(line, "pcaptrace: %s", s && s->plugin ? s->plugin->desc.name : "plugin");
+    if (s && s->id)
+        g_string_append_printf(line, " [flow %s]", s->id);
+    g_string_append_printf(line, ": %s: ", level_name(level));
+    pt_escape_text(line, (const uint8_t *)msg, strlen(msg), false);
+    g_printerr("%s\n", line->str);
+    g_string_free(line, TRUE);
+}
+
+static const char *host_option_str(const pt_options *o, const char *key)
+{
+    return pt_options_get(o, key);
+}
+
+static int64_t host_option_int(const pt_options *o, const char *key, int64_t fallback)
+{
+    return pt_options_get_int(o, key, fallback);
+}
+
+static bool host_option_bool(const pt_options *o, const char *key, bool fallback)
+{
+    return pt_options_get_bool(o, key, fallback);
+}
+
+static const pt_endpoint *host_stream_client(const pt_stream *s)
+{
+    return s ? s->client : NULL;
+}
+
+static const pt_endpoint *host_stream_server(const pt_stream *s)
+{
+    return s ? s->server : NULL;
+}
+
+static const char *host_stream_id(const pt_stream *s)
+{
+    return s && s->id ? s->id : "";
+}
+
+static const pt_host host_table = {
+    .abi_version = PT_PLUGIN_ABI,
+    .struct_size = sizeof(pt_host),
+    .emit = host_emit,
+    .log = host_log,
+    .option_str = host_option_str,
+    .option_int = host_option_int,
+    .option_bool = host_option_bool,
+    .stream_client = host_stream_client,
+    .stream_server = host_stream_server,
+    .stream_id = host_stream_id,
+    .text_printf = pt_text_printf,
+    .text_span = pt_text_span,
+    .text_color = pt_text_color,
+};
+
+const pt_host *pt_plugin_host_get(void)
+{
+    return &host_table;
+}

@@ -1,0 +1,98 @@
+/* sink.h — the sinks the event bus writes to: text lines, JSON lines, a Redis stream.
+ *
+ * A sink receives every event with its envelope, renders it into a buffer it reuses
+ * (no allocation per event in steady state) and writes in large blocks: text and json go
+ * through a fully buffered stdio stream, flushed by pt_sink_flush() (at exit, on signals,
+ * and periodically by the bus); redis queues rendered commands for a sender thread. */
+#ifndef PT_CORE_SINK_H
+#define PT_CORE_SINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <glib.h>
+
+#include "events.h"
+
+/* Defaults of the limits enforced by the sinks (each is an option and a config key). */
+#define PT_SINK_TEXT_MAX_BYTES_DEFAULT   256         /* longest value shown before shortening */
+#define PT_SINK_STDIO_BUFFER_DEFAULT     (64 * 1024) /* stdio buffer of text/json sinks */
+#define PT_SINK_REDIS_QUEUE_BYTES_DEFAULT (8u << 20) /* queued, not yet sent commands */
+#define PT_SINK_REDIS_RECONNECT_MS_DEFAULT 1000      /* wait between connection attempts */
+#define PT_SINK_REDIS_TIMEOUT_MS_DEFAULT 2000        /* connect and I/O timeout */
+
+/* A text line being rendered (the opaque pt_text of plugin.h). */
+struct pt_text {
+    GString *buf;
+    bool color;
+    size_t max_bytes; /* default shortening limit for text_span(t, v, 0, ...) */
+};
+
+typedef struct pt_sink pt_sink;
+
+typedef struct pt_sink_ops {
+    const char *type; /* "text", "json", "redis" */
+    void (*write)(pt_sink *s, const pt_envelope *env, const pt_event *ev);
+    void (*flush)(pt_sink *s);
+    void (*free)(pt_sink *s);
+} pt_sink_ops;
+
+/* Counters every sink keeps. */
+typedef struct pt_sink_stats {
+    uint64_t events;  /* written or queued */
+    uint64_t dropped; /* lost: queue full, connection lost with commands in flight */
+    uint64_t errors;  /* write errors, failed reconnects, error replies */
+} pt_sink_stats;
+
+struct pt_sink {
+    const pt_sink_ops *ops;
+    char *name; /* "text:-", "json:/tmp/x.jsonl", "redis://127.0.0.1:6379/pcaptrace" */
+    pt_sink_stats stats;
+};
+
+/* Options of the text and json sinks. */
+typedef struct pt_sink_file_config {
+    const char *path;    /* "-" = stdout */
+    bool color;          /* text: colour escapes (the caller decides isatty && !no_color) */
+    size_t max_bytes;    /* text: value shortening limit; 0 = default */
+    size_t stdio_buffer; /* 0 = default */
+} pt_sink_file_config;
+
+pt_sink *pt_sink_text_new(const pt_sink_file_config *cfg, GError **error);
+pt_sink *pt_sink_json_new(const pt_sink_file_config *cfg, GError **error);
+
+/* Options of the redis sink. */
+typedef struct pt_sink_redis_config {
+    const char *url;           /* redis://HOST[:PORT][/STREAM]; default port 6379, stream "pcaptrace" */
+    uint64_t queue_bytes;      /* 0 = default */
+    uint64_t maxlen;           /* XADD MAXLEN ~ N; 0 = unbounded stream */
+    uint32_t reconnect_ms;     /* 0 = default */
+    uint32_t timeout_ms;       /* 0 = default */
+} pt_sink_redis_config;
+
+pt_sink *pt_sink_redis_new(const pt_sink_redis_config *cfg, GError **error);
+
+/* Write one event as a single JSON object (no newline) into out (which is not cleared). */
+void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *ev);
+
+/* Render the text line of an event (with newline) into t->buf (which is not cleared). */
+void pt_sink_text_render(pt_text *t, const pt_envelope *env, const pt_event *ev);
+
+/* Open `path` ("-" = stdout) fully buffered with `bufsize` bytes (0 = default). */
+FILE *pt_sink_open_stream(const char *path, size_t bufsize, bool *owned, GError **error);
+/* fwrite a rendered event, counting it or the error. */
+void pt_sink_write_buffer(pt_sink *s, FILE *f, const GString *buf);
+
+static inline void pt_sink_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
+{
+    s->ops->write(s, env, ev);
+}
+static inline void pt_sink_flush(pt_sink *s)
+{
+    s->ops->flush(s);
+}
+/* Free a sink (and its name); the sink's free op frees its own struct. */
+void pt_sink_free(pt_sink *s);
+
+#endif

@@ -1,0 +1,138 @@
+/* format.c — the text rendering of the Redis plugin's events, in redis_trace's style with the
+ * clock fixed: `GET foo -> "bar" 0.092ms` (the text sink prints time and client -> server). */
+#include <string.h>
+
+#include "redis_priv.h"
+
+/* ANSI colours, used only when the sink asks for them. */
+#define RD_RED   "\033[31m"
+#define RD_CYAN  "\033[36m"
+#define RD_RESET "\033[0m"
+
+static const pt_field *field(const pt_event *ev, const char *name)
+{
+    for (size_t i = 0; i < ev->n_fields; i++)
+        if (!strcmp(ev->fields[i].name, name))
+            return &ev->fields[i];
+    return NULL;
+}
+
+static bool str_is(const pt_field *f, const char *s)
+{
+    return f && f->type == PT_FIELD_STR && f->v.str.len == strlen(s) &&
+           !memcmp(f->v.str.ptr, s, f->v.str.len);
+}
+
+/* The command and its arguments: "CONFIG|GET" prints as "CONFIG GET". */
+static void put_command(const rd_config *cfg, const pt_event *ev, pt_text *out)
+{
+    const pt_host *h = cfg->host;
+    const pt_field *name = field(ev, "command");
+    const pt_field *args = field(ev, "args");
+    if (name && name->type == PT_FIELD_STR) {
+        for (size_t i = 0; i < name->v.str.len; i++) {
+            char c = (char)name->v.str.ptr[i];
+            h->text_printf(out, "%c", c == '|' ? ' ' : c);
+        }
+    }
+    if (args && args->type == PT_FIELD_STR_LIST) {
+        for (size_t i = 0; i < args->v.list.count; i++) {
+            h->text_printf(out, " ");
+            h->text_span(out, args->v.list.items[i], cfg->max_arg_bytes, false);
+        }
+        if (args->v.list.total > args->v.list.count)
+            h->text_printf(out, " ...(%llu args)", (unsigned long long)args->v.list.total);
+    }
+}
+
+/* The reply: bulk strings quoted, errors marked (red), nil, aggregates as rendered. */
+static void put_reply(const rd_config *cfg, const pt_event *ev, pt_text *out)
+{
+    const pt_host *h = cfg->host;
+    const pt_field *reply = field(ev, "reply");
+    const pt_field *type = field(ev, "reply_type");
+    const pt_field *err = field(ev, "error");
+    bool color = h->text_color(out);
+    if (str_is(type, "none")) {
+        h->text_printf(out, "(no reply)");
+        return;
+    }
+    if (!reply || reply->type != PT_FIELD_STR) {
+        h->text_printf(out, "(nil)");
+        return;
+    }
+    bool is_err = err && err->type == PT_FIELD_BOOL && err->v.b;
+    if (is_err)
+        h->text_printf(out, "%s(error) ", color ? RD_RED : "");
+    else if (str_is(type, "integer"))
+        h->text_printf(out, "(integer) ");
+    bool quoted = str_is(type, "bulk") || str_is(type, "verbatim");
+    h->text_span(out, reply->v.str, cfg->max_reply_bytes, quoted);
+    if (is_err && color)
+        h->text_printf(out, RD_RESET);
+}
+
+static void put_latency(const rd_config *cfg, const pt_event *ev, pt_text *out)
+{
+    const pt_field *lat = field(ev, "latency_us");
+    if (lat && lat->type == PT_FIELD_INT)
+        cfg->host->text_printf(out, " %lld.%03lldms", (long long)(lat->v.i / 1000),
+                               (long long)(lat->v.i % 1000));
+}
+
+void rd_format_text(void *plugin_state, const pt_event *ev, pt_text *out)
+{
+    const rd_config *cfg = plugin_state;
+    const pt_host *h = cfg->host;
+    if (!strcmp(ev->kind, "command")) {
+        put_command(cfg, ev, out);
+        h->text_printf(out, " -> ");
+        put_reply(cfg, ev, out);
+        put_latency(cfg, ev, out);
+        const pt_field *blk = field(ev, "blocking");
+        if (blk && blk->type == PT_FIELD_BOOL && blk->v.b)
+            h->text_printf(out, " (blocked)");
+    } else if (!strcmp(ev->kind, "push")) {
+        bool color = h->text_color(out);
+        const pt_field *kind = field(ev, "kind");
+        h->text_printf(out, "%s>> ", color ? RD_CYAN : "");
+        if (kind && kind->type == PT_FIELD_STR)
+            h->text_span(out, kind->v.str, RD_KIND_MAX, false);
+        static const char *const parts[] = {"pattern", "channel", "message", "data"};
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+            const pt_field *f = field(ev, parts[i]);
+            if (f && f->type == PT_FIELD_STR) {
+                h->text_printf(out, " ");
+                h->text_span(out, f->v.str, cfg->max_reply_bytes, !strcmp(parts[i], "message"));
+            }
+        }
+        if (color)
+            h->text_printf(out, RD_RESET);
+    } else if (!strcmp(ev->kind, "unanswered")) {
+        const pt_field *reason = field(ev, "reason");
+        if (str_is(field(ev, "side"), "reply")) {
+            h->text_printf(out, "(no command) -> ");
+            put_reply(cfg, ev, out);
+        } else {
+            put_command(cfg, ev, out);
+            h->text_printf(out, " -> (unanswered: ");
+            if (reason && reason->type == PT_FIELD_STR)
+                h->text_span(out, reason->v.str, 32, false);
+            h->text_printf(out, ")");
+        }
+    } else if (!strcmp(ev->kind, "parse_error")) {
+        const pt_field *e = field(ev, "error");
+        const pt_field *d = field(ev, "direction");
+        const pt_field *o = field(ev, "offset");
+        h->text_printf(out, "%sparse error in ", h->text_color(out) ? RD_RED : "");
+        if (d && d->type == PT_FIELD_STR)
+            h->text_span(out, d->v.str, 16, false);
+        if (o && o->type == PT_FIELD_UINT)
+            h->text_printf(out, " at byte %llu", (unsigned long long)o->v.u);
+        h->text_printf(out, ": ");
+        if (e && e->type == PT_FIELD_STR)
+            h->text_span(out, e->v.str, 128, false);
+        if (h->text_color(out))
+            h->text_printf(out, RD_RESET);
+    }
+}

@@ -1,0 +1,559 @@
+/* redis.c — the Redis protocol plugin: pairs every command with its reply (FIFO, as Redis
+ * answers in order), with latency from capture timestamps, over RESP2/RESP3
+ * (https://redis.io/docs/reference/protocol-spec/), and emits `command`, `push`,
+ * `unanswered` and `parse_error` events (schema in README.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis_priv.h"
+
+static const uint16_t redis_ports[] = {6379, 0};
+
+/* Every limit is an option; defaults come from resp.h and redis_priv.h. */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+static const pt_option_spec redis_options[] = {
+    {"max_depth", STR(PT_RESP_DEFAULT_MAX_DEPTH), "deepest nesting of RESP aggregates"},
+    {"max_elements", "4194304", "most elements in one aggregate, and values in one message"},
+    {"max_bulk", "536870912", "longest bulk string or line, in bytes"},
+    {"max_inline", "65536", "longest inline command line, in bytes"},
+    {"max_args", STR(RD_DEFAULT_MAX_ARGS), "arguments kept per command for events"},
+    {"max_arg_bytes", STR(RD_DEFAULT_MAX_ARG_BYTES), "bytes kept (and shown) of each argument"},
+    {"max_reply_bytes", STR(RD_DEFAULT_MAX_REPLY_BYTES), "bytes of a rendered aggregate reply"},
+    {"max_pending", STR(RD_DEFAULT_MAX_PENDING), "commands waiting for replies per connection"},
+    {"redact", "true", "hide AUTH and HELLO ... AUTH credentials"},
+    {NULL, NULL, NULL},
+};
+
+/* Read a numeric option into [lo, hi]; out-of-range values are an init error. */
+static bool opt_range(const pt_host *h, const pt_options *o, const char *key, int64_t def,
+                      int64_t lo, int64_t hi, uint64_t *out, char **error)
+{
+    int64_t v = h->option_int(o, key, def);
+    if (v < lo || v > hi) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "redis: option %s=%lld is out of range [%lld, %lld]", key,
+                 (long long)v, (long long)lo, (long long)hi);
+        *error = strdup(buf);
+        return false;
+    }
+    *out = (uint64_t)v;
+    return true;
+}
+
+static void *redis_init(const pt_host *host, const pt_options *opts, char **error)
+{
+    rd_config *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg) {
+        *error = strdup("redis: out of memory");
+        return NULL;
+    }
+    cfg->host = host;
+    pt_resp_limits_default(&cfg->limits);
+    uint64_t v[8];
+    if (!opt_range(host, opts, "max_depth", PT_RESP_DEFAULT_MAX_DEPTH, 1, PT_RESP_CEIL_DEPTH,
+                   &v[0], error) ||
+        !opt_range(host, opts, "max_elements", PT_RESP_DEFAULT_MAX_ELEMENTS, 1, INT64_MAX / 4,
+                   &v[1], error) ||
+        !opt_range(host, opts, "max_bulk", (int64_t)PT_RESP_DEFAULT_MAX_BULK, 0, INT64_MAX / 4,
+                   &v[2], error) ||
+        !opt_range(host, opts, "max_inline", PT_RESP_DEFAULT_MAX_INLINE, 16, PT_RESP_CEIL_INLINE,
+                   &v[3], error) ||
+        !opt_range(host, opts, "max_args", RD_DEFAULT_MAX_ARGS, 1, RD_CEIL_MAX_ARGS, &v[4],
+                   error) ||
+        !opt_range(host, opts, "max_arg_bytes", RD_DEFAULT_MAX_ARG_BYTES, 1,
+                   RD_CEIL_MAX_ARG_BYTES, &v[5], error) ||
+        !opt_range(host, opts, "max_reply_bytes", RD_DEFAULT_MAX_REPLY_BYTES, 16,
+                   RD_CEIL_REPLY_BYTES, &v[6], error) ||
+        !opt_range(host, opts, "max_pending", RD_DEFAULT_MAX_PENDING, 1, RD_CEIL_PENDING, &v[7],
+                   error)) {
+        free(cfg);
+        return NULL;
+    }
+    cfg->limits.max_depth = (uint32_t)v[0];
+    cfg->limits.max_elements = v[1];
+    cfg->limits.max_bulk = v[2];
+    cfg->limits.max_inline = (uint32_t)v[3];
+    cfg->max_args = (uint32_t)v[4];
+    cfg->max_arg_bytes = (uint32_t)v[5];
+    cfg->max_reply_bytes = (uint32_t)v[6];
+    cfg->max_pending = (uint32_t)v[7];
+    cfg->redact = host->option_bool(opts, "redact", true);
+    /* a value straddling chunks keeps what the events can show of it */
+    uint32_t prefix = cfg->max_arg_bytes > cfg->max_reply_bytes ? cfg->max_arg_bytes
+                                                                : cfg->max_reply_bytes;
+    cfg->limits.prefix_bytes = prefix < PT_RESP_MIN_PREFIX ? PT_RESP_MIN_PREFIX : prefix;
+    return cfg;
+}
+
+static void redis_fini(void *plugin_state)
+{
+    free(plugin_state);
+}
+
+static pt_probe_result redis_probe(pt_dir dir, const uint8_t *data, size_t len)
+{
+    if (dir == PT_DIR_TO_SERVER)
+        return rd_probe_request(data, len);
+    /* a server never speaks first; replies alone cannot tell, the request side decides */
+    return len > 0 && pt_resp_is_type_byte(data[0]) ? PT_PROBE_NEED_MORE : PT_PROBE_NO;
+}
+
+static void stream_free(rd_stream *st)
+{
+    if (!st)
+        return;
+    pt_resp_free(st->req);
+    pt_resp_free(st->rep);
+    for (uint32_t i = 0; i < st->cap; i++)
+        free(st->ring[i].mem);
+    free(st->ring);
+    free(st->reply.render);
+    free(st->reply.ridx);
+    free(st->reply.rtype);
+    free(st->reply.keep);
+    free(st);
+}
+
+static bool fifo_grow(rd_stream *st);
+
+static void *redis_stream_open(void *plugin_state, pt_stream *s)
+{
+    const rd_config *cfg = plugin_state;
+    rd_stream *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->cfg = cfg;
+    st->s = s;
+    st->resp = 2;
+    st->req_sync = false; /* scan for the first command boundary (mid-stream pickup) */
+    st->line_start[PT_DIR_TO_SERVER] = true;
+    st->line_start[PT_DIR_TO_CLIENT] = true;
+    st->rep_sync = true;
+    st->rep_tentative = true;
+    uint32_t depth = cfg->limits.max_depth + 1;
+    st->req = pt_resp_new(PT_RESP_MODE_REQUEST, &cfg->limits, &rd_request_handler, st);
+    st->rep = pt_resp_new(PT_RESP_MODE_REPLY, &cfg->limits, &rd_reply_handler, st);
+    st->reply.render = malloc(cfg->max_reply_bytes);
+    st->reply.ridx = calloc(depth, sizeof(*st->reply.ridx));
+    st->reply.rtype = calloc(depth, sizeof(*st->reply.rtype));
+    st->reply.keep = malloc((size_t)RD_PUSH_KEEP * cfg->max_arg_bytes);
+    if (!st->req || !st->rep || !st->reply.render || !st->reply.ridx || !st->reply.rtype ||
+        !st->reply.keep) {
+        stream_free(st);
+        return NULL;
+    }
+    rd_reply_clear(&st->reply);
+    if (!fifo_grow(st)) {
+        stream_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+rd_cmd *rd_fifo_head(rd_stream *st)
+{
+    return st->count ? &st->ring[st->head] : NULL;
+}
+
+void rd_fifo_pop(rd_stream *st)
+{
+    if (!st->count)
+        return;
+    st->head = (st->head + 1) % st->cap;
+    st->count--;
+}
+
+/* Grow the ring (at most to max_pending + 1 slots) keeping the FIFO order; slot buffers move
+ * with their slots, so argument spans stay valid. */
+static bool fifo_grow(rd_stream *st)
+{
+    uint32_t ncap = st->cap ? st->cap * 2 : 8;
+    if (ncap > st->cfg->max_pending + 1)
+        ncap = st->cfg->max_pending + 1;
+    rd_cmd *n = calloc(ncap, sizeof(*n));
+    if (!n)
+        return false;
+    for (uint32_t i = 0; i < st->cap; i++)
+        n[i] = st->ring[(st->head + i) % st->cap];
+    free(st->ring);
+    st->ring = n;
+    st->head = 0;
+    st->cap = ncap;
+    return true;
+}
+
+rd_cmd *rd_build_slot(rd_stream *st)
+{
+    const rd_config *cfg = st->cfg;
+    if (st->count >= cfg->max_pending) {
+        rd_cmd *old = rd_fifo_head(st);
+        rd_emit_unanswered(st, old, "max_pending", st->ts);
+        rd_fifo_pop(st);
+    }
+    if (st->count + 1 > st->cap && !fifo_grow(st)) {
+        /* out of memory: give up the oldest command rather than the stream */
+        rd_emit_unanswered(st, rd_fifo_head(st), "max_pending", st->ts);
+        rd_fifo_pop(st);
+    }
+    rd_cmd *c = &st->ring[(st->head + st->count) % st->cap];
+    if (!c->mem) {
+        size_t spans = (size_t)cfg->max_args * sizeof(pt_span);
+        c->mem = malloc(spans + (size_t)cfg->max_args * cfg->max_arg_bytes);
+    }
+    void *mem = c->mem;
+    memset(c, 0, sizeof(*c));
+    c->mem = mem;
+    c->key_index = -1;
+    c->numkeys_at = -1;
+    c->name_words = 1;
+    if (mem) {
+        c->args = mem;
+        c->buf = (uint8_t *)mem + (size_t)cfg->max_args * sizeof(pt_span);
+    }
+    return c;
+}
+
+static const char *reply_type_name(const rd_reply *r)
+{
+    if (r->null)
+        return "null";
+    switch (r->type) {
+    case PT_RESP_SIMPLE: return "simple";
+    case PT_RESP_ERROR: return "error";
+    case PT_RESP_INTEGER: return "integer";
+    case PT_RESP_BULK: return "bulk";
+    case PT_RESP_ARRAY: return "array";
+    case PT_RESP_NULL: return "null";
+    case PT_RESP_BOOLEAN: return "boolean";
+    case PT_RESP_DOUBLE: return "double";
+    case PT_RESP_BIGNUM: return "big_number";
+    case PT_RESP_BLOB_ERROR: return "blob_error";
+    case PT_RESP_VERBATIM: return "verbatim";
+    case PT_RESP_MAP: return "map";
+    case PT_RESP_SET: return "set";
+    case PT_RESP_ATTRIBUTE: return "attribute";
+    case PT_RESP_PUSH: return "push";
+    }
+    return "unknown";
+}
+
+/* The `reply` field: a zero-copy span for a scalar, the bounded rendering for an aggregate. */
+static pt_field reply_field(const rd_reply *r, uint64_t reply_bytes)
+{
+    if (r->null)
+        return PT_F_NULL("reply");
+    if (r->scalar.ptr || r->render_len == 0) {
+        switch (r->type) {
+        case PT_RESP_ARRAY: case PT_RESP_MAP: case PT_RESP_SET: case PT_RESP_PUSH:
+            break;
+        default:
+            return PT_F_STR("reply", r->scalar);
+        }
+    }
+    pt_span v = {r->render, r->render_len, r->render_len};
+    if (r->render_full)
+        v.full_len = reply_bytes > v.len ? reply_bytes : v.len + 1;
+    return PT_F_STR("reply", v);
+}
+
+static const pt_span *cmd_key(const rd_cmd *c)
+{
+    if (c->key_index < 0 || (uint64_t)c->key_index >= c->n_args || !c->args)
+        return NULL;
+    return &c->args[c->key_index];
+}
+
+#define N_CMD_FIELDS 16
+
+/* The fields describing a command, shared by `command` and `unanswered`. */
+static size_t cmd_fields(const rd_stream *st, const rd_cmd *c, pt_field *f)
+{
+    size_t n = 0;
+    const pt_span *key = cmd_key(c);
+    f[n++] = PT_F_STR("command", PT_SPAN(c->name, c->name_len));
+    f[n++] = PT_F_LIST("args", c->args, c->n_args, c->argc - c->name_words);
+    f[n++] = PT_F_UINT("arg_bytes", c->arg_bytes);
+    f[n++] = key ? PT_F_STR("key", *key) : PT_F_NULL("key");
+    f[n++] = PT_F_UINT("seq", c->seq);
+    f[n++] = PT_F_UINT("request_bytes", c->wire_bytes);
+    f[n++] = PT_F_BOOL("inline", c->is_inline);
+    f[n++] = PT_F_BOOL("blocking", c->blocking);
+    f[n++] = PT_F_BOOL("multi", c->in_multi);
+    f[n++] = PT_F_UINT("resp", (uint64_t)st->resp);
+    return n;
+}
+
+void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply_bytes,
+                     const pt_time *reply_ts)
+{
+    pt_field f[N_CMD_FIELDS];
+    size_t n = cmd_fields(st, c, f);
+    if (r) {
+        const char *type = reply_type_name(r);
+        f[n++] = reply_field(r, reply_bytes);
+        f[n++] = PT_F_STR("reply_type", PT_SPAN(type, strlen(type)));
+        f[n++] = PT_F_BOOL("error", r->error);
+        f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
+        f[n++] = PT_F_INT("latency_us", pt_time_diff_us(reply_ts, &c->ts));
+    } else {
+        f[n++] = PT_F_NULL("reply");
+        f[n++] = PT_F_STR("reply_type", PT_SPAN("none", 4));
+        f[n++] = PT_F_BOOL("error", false);
+        f[n++] = PT_F_UINT("reply_bytes", 0);
+        f[n++] = PT_F_NULL("latency_us");
+    }
+    st->cfg->host->emit(st->s, "command", &c->ts, f, n);
+}
+
+void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts)
+{
+    pt_field f[N_CMD_FIELDS];
+    size_t n = 0;
+    f[n++] = PT_F_STR("side", PT_SPAN("command", 7));
+    f[n++] = PT_F_STR("reason", PT_SPAN(reason, strlen(reason)));
+    n += cmd_fields(st, c, f + n);
+    (void)ts;
+    st->cfg->host->emit(st->s, "unanswered", &c->ts, f, n);
+}
+
+void rd_emit_orphan(rd_stream *st, uint64_t reply_bytes)
+{
+    const rd_reply *r = &st->reply;
+    st->orphans++;
+    pt_field f[8];
+    size_t n = 0;
+    f[n++] = PT_F_STR("side", PT_SPAN("reply", 5));
+    f[n++] = PT_F_STR("reason", PT_SPAN("no_command", 10));
+    f[n++] = reply_field(r, reply_bytes);
+    f[n++] = PT_F_STR("reply_type", PT_SPAN(reply_type_name(r), strlen(reply_type_name(r))));
+    f[n++] = PT_F_BOOL("error", r->error);
+    f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
+    st->cfg->host->emit(st->s, "unanswered", st->ts, f, n);
+}
+
+void rd_emit_push(rd_stream *st, const char *kind, uint64_t reply_bytes)
+{
+    const rd_reply *r = &st->reply;
+    pt_field f[10];
+    size_t n = 0;
+    f[n++] = PT_F_STR("kind", PT_SPAN(kind, strlen(kind)));
+    if (!strcmp(kind, "monitor")) {
+        f[n++] = PT_F_STR("message", r->scalar);
+    } else {
+        bool pm = !strcmp(kind, "pmessage");
+        bool msg = pm || !strcmp(kind, "message") || !strcmp(kind, "smessage");
+        if (pm && !r->kept_null[1])
+            f[n++] = PT_F_STR("pattern", r->kept[1]);
+        size_t ch = pm ? 2 : 1;
+        if (r->elem > ch && !r->kept_null[ch])
+            f[n++] = PT_F_STR("channel", r->kept[ch]);
+        if (msg && r->elem > ch + 1 && !r->kept_null[ch + 1])
+            f[n++] = PT_F_STR("message", r->kept[ch + 1]);
+        if (!msg && r->last_int >= 0 && strstr(kind, "subscribe"))
+            f[n++] = PT_F_INT("subscriptions", r->last_int);
+        f[n++] = reply_field(r, reply_bytes);
+        f[n - 1].name = "data";
+    }
+    f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
+    f[n++] = PT_F_UINT("resp", (uint64_t)st->resp);
+    st->cfg->host->emit(st->s, "push", st->ts, f, n);
+}
+
+/* A command was read completely: apply what it changes client-side (MULTI, CLIENT REPLY),
+ * then queue it for its reply, or report it at once when no reply will come. */
+void rd_command_complete(rd_stream *st, rd_cmd *c, uint64_t wire_bytes, bool is_inline)
+{
+    c->wire_bytes = wire_bytes;
+    c->is_inline = is_inline;
+    c->ts = *st->ts;
+    c->seq = ++st->next_seq;
+    bool is_exec = !strcmp(c->name, "EXEC") || !strcmp(c->name, "DISCARD");
+    c->in_multi = st->in_multi && !is_exec;
+    if (!strcmp(c->name, "MULTI"))
+        st->in_multi = true;
+    else if (is_exec)
+        st->in_multi = false;
+
+    bool no_reply = false;
+    if (!strcmp(c->name, "CLIENT|REPLY") && c->n_args > 0) {
+        if (rd_span_is(c->args[0], "ON")) {
+            st->reply_mode = 0;
+        } else if (rd_span_is(c->args[0], "OFF")) {
+            st->reply_mode = 1;
+            no_reply = true;
+        } else if (rd_span_is(c->args[0], "SKIP")) {
+            no_reply = true;
+            if (st->reply_mode == 0)
+                st->reply_mode = 2;
+        }
+    } else if (st->reply_mode == 1) {
+        no_reply = true;
+    } else if (st->reply_mode == 2) {
+        no_reply = true;
+        st->reply_mode = 0;
+    }
+    if (no_reply) {
+        c->expect = RD_EXPECT_NONE;
+        rd_emit_command(st, c, NULL, 0, NULL);
+        return;
+    }
+    st->count++;
+}
+
+static void parse_error(rd_stream *st, pt_dir dir, pt_resp_parser *p, uint64_t offset)
+{
+    const char *why = pt_resp_error(p);
+    pt_field f[3] = {
+        PT_F_STR("error", PT_SPAN(why, strlen(why))),
+        PT_F_STR("direction", dir == PT_DIR_TO_SERVER ? PT_SPAN("request", 7)
+                                                      : PT_SPAN("reply", 5)),
+        PT_F_UINT("offset", offset),
+    };
+    st->cfg->host->emit(st->s, "parse_error", st->ts, f, 3);
+    st->verdict = PT_FEED_VIOLATION;
+}
+
+/* Feed one direction: scan for a boundary while out of sync, parse while in sync; an error
+ * on a guessed boundary sends it back to scanning, an error in sync gives the stream up. */
+static void feed_dir(rd_stream *st, pt_dir dir, const uint8_t *data, size_t len)
+{
+    bool req = dir == PT_DIR_TO_SERVER;
+    pt_resp_parser *p = req ? st->req : st->rep;
+    bool *sync = req ? &st->req_sync : &st->rep_sync;
+    bool *tentative = req ? &st->req_tentative : &st->rep_tentative;
+    size_t off = 0;
+    while (off < len && st->verdict == PT_FEED_OK) {
+        if (!*sync) {
+            bool sure = false;
+            size_t at = req ? rd_sync_find(data + off, len - off, st->line_start[dir], &sure)
+                            : rd_sync_find_reply(data + off, len - off, st->line_start[dir]);
+            sure = req ? sure : false;
+            st->skipped_bytes[dir] += at;
+            if (at == len - off)
+                break;
+            off += at;
+            *sync = true;
+            *tentative = !sure;
+            pt_resp_reset(p);
+            if (req)
+                st->building = false;
+            else
+                rd_reply_clear(&st->reply);
+        }
+        uint64_t before = pt_resp_offset(p);
+        if (pt_resp_feed(p, data + off, len - off) == PT_OK) {
+            off = len;
+            break;
+        }
+        size_t rel = (size_t)(pt_resp_offset(p) - before);
+        if (*tentative) {
+            *sync = false;
+            st->skipped_bytes[dir] += rel;
+            off += rel;
+            st->line_start[dir] = off > 0 && data[off - 1] == '\n';
+            if (rel == 0 && off < len) {
+                off++;
+                st->line_start[dir] = false;
+            }
+            continue;
+        }
+        parse_error(st, dir, p, st->offset[dir] + off + rel);
+    }
+    if (len)
+        st->line_start[dir] = data[len - 1] == '\n';
+    st->offset[dir] += len;
+}
+
+static pt_feed_result redis_stream_data(void *state, pt_dir dir, const uint8_t *data, size_t len,
+                                        const pt_time *ts)
+{
+    rd_stream *st = state;
+    st->ts = ts;
+    feed_dir(st, dir, data, len);
+    st->ts = NULL;
+    return st->verdict;
+}
+
+/* Lost bytes: the command or reply being read is gone. A gap in replies also loses the
+ * pairing of every waiting command (how many replies were lost cannot be known); a gap in
+ * commands leaves the waiting ones, whose replies still come in order. */
+static void redis_stream_gap(void *state, pt_dir dir, uint64_t missing, const pt_time *ts)
+{
+    rd_stream *st = state;
+    st->ts = ts;
+    if (dir == PT_DIR_TO_SERVER) {
+        st->req_sync = false;
+        st->building = false;
+        pt_resp_reset(st->req);
+    } else {
+        while (st->count) {
+            rd_emit_unanswered(st, rd_fifo_head(st), "gap", ts);
+            rd_fifo_pop(st);
+        }
+        st->rep_sync = false;
+        pt_resp_reset(st->rep);
+        rd_reply_clear(&st->reply);
+        st->absorb_left = 0;
+    }
+    st->line_start[dir] = true;
+    st->offset[dir] += missing;
+    st->ts = NULL;
+}
+
+static const char *close_reason(pt_close_reason why)
+{
+    switch (why) {
+    case PT_CLOSE_FIN: return "fin";
+    case PT_CLOSE_RST: return "rst";
+    case PT_CLOSE_TIMEOUT: return "timeout";
+    case PT_CLOSE_EVICTED: return "evicted";
+    case PT_CLOSE_END_OF_CAPTURE: return "end_of_capture";
+    case PT_CLOSE_RELEASED: return "released";
+    }
+    return "close";
+}
+
+static void redis_stream_close(void *state, pt_close_reason why, const pt_time *ts)
+{
+    rd_stream *st = state;
+    st->ts = ts;
+    while (st->count) {
+        rd_emit_unanswered(st, rd_fifo_head(st), close_reason(why), ts);
+        rd_fifo_pop(st);
+    }
+    if (st->skipped_bytes[0] || st->skipped_bytes[1])
+        st->cfg->host->log(st->s, PT_LOG_DEBUG,
+                           "redis: skipped %llu request and %llu reply bytes to resynchronise",
+                           (unsigned long long)st->skipped_bytes[0],
+                           (unsigned long long)st->skipped_bytes[1]);
+    stream_free(st);
+}
+
+static const pt_plugin redis_plugin = {
+    .abi_version = PT_PLUGIN_ABI,
+    .struct_size = sizeof(pt_plugin),
+    .name = "redis",
+    .version = "1.0",
+    .description = "Redis RESP2/RESP3: commands paired with replies, latency, pub/sub, MONITOR",
+    .server_ports = redis_ports,
+    .options = redis_options,
+    .init = redis_init,
+    .fini = redis_fini,
+    .probe = redis_probe,
+    .stream_open = redis_stream_open,
+    .stream_data = redis_stream_data,
+    .stream_gap = redis_stream_gap,
+    .stream_close = redis_stream_close,
+    .format_text = rd_format_text,
+};
+
+PT_PLUGIN_EXPORT(redis_plugin)
+
+/* For tests that link the plugin's objects directly. */
+const pt_plugin *pt_redis_descriptor(void);
+const pt_plugin *pt_redis_descriptor(void)
+{
+    return &redis_plugin;
+}
