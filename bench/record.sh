@@ -68,8 +68,11 @@ EOF
     echo 'request = function() return wrk.format("GET", paths[math.random(#paths)]) end'
 } >"$work/paths.lua"
 
+# tcpdump runs straight under `ip netns exec` (which execs it), so $! is tcpdump itself and
+# SIGTERM reaches it (background jobs of a script ignore SIGINT).
 capture() { # file filter: start tcpdump and wait until it is listening
-    inns tcpdump -i lo -s 0 --time-stamp-precision=nano -B 65536 -w "$1" "$2" 2>"$work/tcpdump.err" &
+    ip netns exec "$ns" tcpdump -i lo -s 0 --time-stamp-precision=nano -B 65536 -w "$1" "$2" \
+        2>"$work/tcpdump.err" &
     pids+=($!)
     for _ in $(seq 50); do
         grep -q "listening on" "$work/tcpdump.err" && return 0
@@ -81,14 +84,14 @@ capture() { # file filter: start tcpdump and wait until it is listening
 }
 stop_capture() {
     sleep 0.5
-    kill -INT "${pids[-1]}"
+    kill -TERM "${pids[-1]}"
     wait "${pids[-1]}" || true
     unset 'pids[-1]'
     grep -E "captured|dropped" "$work/tcpdump.err" || true
 }
 
 echo "record.sh: http ($seconds s of wrk against nginx)"
-inns nginx -c "$work/nginx/nginx.conf" &
+ip netns exec "$ns" nginx -c "$work/nginx/nginx.conf" &
 pids+=($!)
 sleep 0.5
 capture "$data/http.pcap" "tcp port 8080"
@@ -96,14 +99,16 @@ inns wrk -t 2 -c 16 -d "${seconds}s" -s "$work/paths.lua" http://127.0.0.1:8080/
 stop_capture
 
 echo "record.sh: redis ($requests requests per test)"
-inns redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+ip netns exec "$ns" redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
     >"$work/redis.log" &
 pids+=($!)
 for _ in $(seq 50); do inns redis-cli -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 capture "$data/redis.pcap" "tcp port 6379"
-inns redis-benchmark -q -p 6379 -c 16 -n "$requests" -t set,get,incr,lpush,lrange_100 -d 64
+inns redis-benchmark -q -p 6379 -c 16 -n "$requests" -t set,get,incr,lpush,lrange_100 -d 64 |
+    tr '\r' '\n' | grep -F 'requests per second'
 stop_capture
 capture "$data/redis-pipelined.pcap" "tcp port 6379"
-inns redis-benchmark -q -p 6379 -c 16 -n "$((requests * 4))" -P 16 -t set,get,incr,lpush -d 64
+inns redis-benchmark -q -p 6379 -c 16 -n "$((requests * 4))" -P 16 -t set,get,incr,lpush -d 64 |
+    tr '\r' '\n' | grep -F 'requests per second'
 stop_capture
 ls -l "$data"/http.pcap "$data"/redis.pcap "$data"/redis-pipelined.pcap

@@ -20,16 +20,16 @@ enum { PT_EXIT_OK = 0, PT_EXIT_FAILURE = 1, PT_EXIT_USAGE = 2 };
 
 typedef struct pt_cli {
     /* capture options */
-    char *interface;   /* -i */
-    char *file;        /* -r */
-    char *filter_opt;  /* -f */
-    char *save_file;   /* -w */
-    gint snaplen;      /* -s */
-    gint buffer_mib;   /* -B */
-    gint timeout_ms;   /* --read-timeout */
-    gint batch;        /* --batch */
-    gint64 count;      /* -c */
-    gint stats_s;      /* --stats N */
+    char *interface;          /* -i */
+    char *file;               /* -r */
+    char *filter_opt;         /* -f */
+    char *save_file;          /* -w */
+    gint snaplen;             /* -s */
+    gint buffer_mib;          /* -B */
+    gint timeout_ms;          /* --read-timeout */
+    gint batch;               /* --batch */
+    gint64 count;             /* -c */
+    gint stats_s;             /* --stats N */
     gint64 defrag_max_bytes;  /* --defrag-max-bytes */
     gint64 defrag_timeout_ms; /* --defrag-timeout-ms */
     gboolean no_promisc, immediate, list_interfaces, packets, decode_only, quiet;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pcaptrace/types.h"
 
@@ -32,9 +33,19 @@ enum {
     PT_TCP_CWR = 0x80
 };
 
+/* Decode limits; each can be changed at build time (-DPT_MAX_VLAN=16). */
+#ifndef PT_MAX_VLAN
 #define PT_MAX_VLAN 8 /* deeper VLAN stacks are MALFORMED */
+#endif
+#ifndef PT_MAX_MPLS
 #define PT_MAX_MPLS 8 /* deeper MPLS label stacks are MALFORMED */
+#endif
+#ifndef PT_MAX_TUNNELS
+#define PT_MAX_TUNNELS 4 /* nested tunnels pt_decode_tunnel() opens */
+#endif
+#ifndef PT_MAX_SACK
 #define PT_MAX_SACK 4 /* SACK blocks recorded (a 40-byte option area holds at most 4) */
+#endif
 
 typedef struct pt_packet {
     pt_time ts;
@@ -44,10 +55,13 @@ typedef struct pt_packet {
 
     int linktype;       /* DLT_* of the source */
     uint16_t ethertype; /* 0x0800, 0x86dd, 0x0806 ...; 0 if unknown */
-    uint8_t n_vlan;
-    uint16_t vlan[PT_MAX_VLAN]; /* VLAN ids, outermost first */
-    uint8_t n_mpls;
-    uint32_t mpls[PT_MAX_MPLS]; /* MPLS labels (20 bits), outermost first */
+    uint8_t n_vlan;     /* VLAN ids in vlan[] */
+    uint8_t n_mpls;     /* MPLS labels in mpls[] */
+
+    /* Tunnels opened by pt_decode_tunnel() (n_tunnels == 0 otherwise) */
+    uint8_t n_tunnels;
+    uint8_t tunnel;                     /* pt_tunnel kind of the innermost one */
+    pt_endpoint tunnel_src, tunnel_dst; /* its outer endpoints (port 0 for IP-in-IP, GRE) */
 
     /* Layer 3 (valid when ip_version != 0) */
     uint8_t ip_version; /* 4 or 6; 0 = not IP */
@@ -79,9 +93,8 @@ typedef struct pt_packet {
     bool sack_permitted;
     bool has_timestamp;
     uint32_t ts_val, ts_ecr;
-    uint8_t n_sack;                /* SACK blocks present (at most PT_MAX_SACK kept) */
-    uint32_t sack[PT_MAX_SACK][2]; /* left, right edge */
-    bool tcp_bad_options;          /* an option had an impossible length (MALFORMED) */
+    uint8_t n_sack;       /* SACK blocks in sack[] */
+    bool tcp_bad_options; /* an option had an impossible length (MALFORMED) */
     /* ICMP */
     uint8_t icmp_type, icmp_code;
 
@@ -92,9 +105,49 @@ typedef struct pt_packet {
 
     /* Why the result was TRUNCATED or MALFORMED (static string), else NULL. */
     const char *why;
+
+    /* Arrays last: they are valid only up to their counts and never reset. */
+    uint16_t vlan[PT_MAX_VLAN];    /* VLAN ids, outermost first */
+    uint32_t mpls[PT_MAX_MPLS];    /* MPLS labels (20 bits), outermost first */
+    uint32_t sack[PT_MAX_SACK][2]; /* SACK blocks: left, right edge */
 } pt_packet;
 
-/* Decode a frame of link type `dlt` into *pkt (which is fully reset first). */
+/* Zero every layer-3 and layer-4 field of *pkt (wscale becomes -1): the bytes from ip_version
+ * up to the arrays, which are meaningful only up to their counts. Copying a zeroed block of
+ * fixed size compiles to a few vector stores, where memset would start a slow `rep stos`. */
+static inline void pt_decode_reset_l3(pt_packet *pkt)
+{
+    enum { FROM = offsetof(pt_packet, ip_version), TO = offsetof(pt_packet, vlan) };
+    static const uint64_t zero[(TO - FROM + 7) / 8];
+
+    memcpy((char *)pkt + FROM, zero, TO - FROM);
+    pkt->wscale = -1;
+}
+
+/* Tunnels pt_decode_tunnel() opens. */
+typedef enum pt_tunnel {
+    PT_TUNNEL_NONE = 0,
+    PT_TUNNEL_IPIP,   /* IPv4/IPv6 in IPv4/IPv6 (protocols 4 and 41; RFC 2003, RFC 4213) */
+    PT_TUNNEL_GRE,    /* GRE (protocol 47; RFC 2784, RFC 2890), also over UDP 4754 (RFC 8086) */
+    PT_TUNNEL_VXLAN,  /* VXLAN, UDP port 4789 (RFC 7348) */
+    PT_TUNNEL_GENEVE, /* Geneve, UDP port 6081 (RFC 8926) */
+    PT_TUNNEL_TEREDO, /* Teredo, UDP port 3544 (RFC 4380) */
+    PT_TUNNEL_GTPU    /* GTP-U, UDP port 2152 (3GPP TS 29.281) */
+} pt_tunnel;
+
+/* "gre", "vxlan", ... ("-" for PT_TUNNEL_NONE). */
+const char *pt_tunnel_name(int tunnel);
+
+/* If *pkt (decoded PT_DECODE_OK) carries one of the tunnels above, decode the packet inside it
+ * into *pkt: link fields are kept, the outer endpoints go to tunnel_src/tunnel_dst and
+ * n_tunnels grows. Returns PT_OK with the inner result in *result, or PT_DECLINED (pkt
+ * untouched) when it is not a tunnel or PT_MAX_TUNNELS are open already. Off unless called:
+ * callers loop `while (r == PT_DECODE_OK && pt_decode_tunnel(pkt, &r) == PT_OK)`. UDP tunnels
+ * are recognised by port and header checks, as Zeek does. */
+int pt_decode_tunnel(pt_packet *pkt, pt_decode_result *result);
+
+/* Decode a frame of link type `dlt` into *pkt (which is reset first; the arrays are valid up
+ * to their counts). */
 pt_decode_result pt_decode_packet(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
                                   const pt_time *ts, pt_packet *pkt);
 
@@ -108,7 +161,9 @@ bool pt_decode_supports_dlt(int dlt);
 /* Stages used by the decoders themselves (decode_link.c → decode_ip.c → decode_l4.c). */
 
 /* Like pt_decode_ip(), where `caplen` bytes are present at `data` and `wirelen` (>= caplen)
- * were on the wire, so a snaplen cut is TRUNCATED and a short frame is MALFORMED. */
+ * were on the wire, so a snaplen cut is TRUNCATED and a short frame is MALFORMED. Unlike
+ * pt_decode_ip() it expects the L3/L4 fields of *pkt already reset (pt_decode_packet() resets
+ * the whole packet once). */
 pt_decode_result pt_decode_ip_wire(const uint8_t *data, size_t caplen, size_t wirelen,
                                    pt_packet *pkt);
 

@@ -3,14 +3,15 @@
  * 7045; atomic fragments RFC 6946). */
 #include "decode.h"
 
-#include <stddef.h>
 #include <string.h>
 
 #include "cursor.h"
 
 /* More IPv6 extension headers than this in one packet is MALFORMED (each one costs at least
- * 8 bytes, so this only bounds the work on hostile chains). */
+ * 8 bytes, so this only bounds the work on hostile chains). Build-time option (-D). */
+#ifndef PT_DECODE_MAX_EXT_HEADERS
 #define PT_DECODE_MAX_EXT_HEADERS 32
+#endif
 
 /* Largest IP datagram: a fragment may not end past it (RFC 791, RFC 8200). */
 #define PT_IP_MAX_DATAGRAM 65535u
@@ -32,40 +33,29 @@ static pt_decode_result fail(pt_packet *pkt, pt_decode_result r, const char *why
     return r;
 }
 
-/* Forget everything above the link layer (pt_packet keeps link fields before ip_version). */
-static void reset_l3(pt_packet *pkt)
-{
-    const size_t from = offsetof(pt_packet, ip_version);
-
-    memset((char *)pkt + from, 0, sizeof *pkt - from);
-    pkt->wscale = -1;
-}
-
 static pt_decode_result decode_ipv4(const uint8_t *data, size_t caplen, size_t wirelen,
                                     pt_packet *pkt)
 {
     pt_cursor c = pt_cursor_make(data, caplen);
-    uint8_t vihl = pt_cursor_u8(&c);
+    const uint8_t *h = pt_cursor_take(&c, 20);
     size_t hlen, tot;
     uint16_t fo;
 
-    pt_cursor_skip(&c, 1);
-    tot = pt_cursor_be16(&c);
-    pkt->ip_id = pt_cursor_be16(&c);
-    fo = pt_cursor_be16(&c);
-    pkt->ttl = pt_cursor_u8(&c);
-    pkt->ip_proto = pt_cursor_u8(&c);
-    pt_cursor_skip(&c, 2);
-    pkt->src.family = pkt->dst.family = 4;
-    pt_cursor_copy(&c, pkt->src.bytes, 4);
-    pt_cursor_copy(&c, pkt->dst.bytes, 4);
-    if (c.err)
+    if (!h)
         return fail(pkt, wirelen < 20 ? PT_DECODE_MALFORMED : PT_DECODE_TRUNCATED,
                     "IPv4 header cut short");
+    tot = pt_load_be16(h + 2);
+    pkt->ip_id = pt_load_be16(h + 4);
+    fo = pt_load_be16(h + 6);
+    pkt->ttl = h[8];
+    pkt->ip_proto = h[9];
+    pkt->src.family = pkt->dst.family = 4;
+    memcpy(pkt->src.bytes, h + 12, 4);
+    memcpy(pkt->dst.bytes, h + 16, 4);
     pkt->ip_version = 4;
     pkt->l3 = data;
 
-    hlen = (size_t)(vihl & 0x0f) * 4;
+    hlen = (size_t)(h[0] & 0x0f) * 4;
     if (hlen < 20)
         return fail(pkt, PT_DECODE_MALFORMED, "IPv4 header length below 20");
     /* A zero total length is what TSO leaves in packets captured on the sending host:
@@ -143,19 +133,19 @@ static pt_decode_result decode_ipv6(const uint8_t *data, size_t caplen, size_t w
                                     pt_packet *pkt)
 {
     pt_cursor c = pt_cursor_make(data, caplen);
+    const uint8_t *h = pt_cursor_take(&c, 40);
     size_t tot, off, nh_off = 6;
     uint8_t nh;
 
-    pt_cursor_skip(&c, 4);
-    tot = 40 + (size_t)pt_cursor_be16(&c);
-    nh = pt_cursor_u8(&c);
-    pkt->ttl = pt_cursor_u8(&c);
-    pkt->src.family = pkt->dst.family = 6;
-    pt_cursor_copy(&c, pkt->src.bytes, 16);
-    pt_cursor_copy(&c, pkt->dst.bytes, 16);
-    if (c.err)
+    if (!h)
         return fail(pkt, wirelen < 40 ? PT_DECODE_MALFORMED : PT_DECODE_TRUNCATED,
                     "IPv6 header cut short");
+    tot = 40 + (size_t)pt_load_be16(h + 4);
+    nh = h[6];
+    pkt->ttl = h[7];
+    pkt->src.family = pkt->dst.family = 6;
+    memcpy(pkt->src.bytes, h + 8, 16);
+    memcpy(pkt->dst.bytes, h + 24, 16);
     pkt->ip_version = 6;
     pkt->l3 = data;
     pkt->ip_proto = nh;
@@ -204,7 +194,6 @@ static pt_decode_result decode_ipv6(const uint8_t *data, size_t caplen, size_t w
 pt_decode_result pt_decode_ip_wire(const uint8_t *data, size_t caplen, size_t wirelen,
                                    pt_packet *pkt)
 {
-    reset_l3(pkt);
     if (wirelen < caplen)
         wirelen = caplen;
     if (!data || caplen == 0)
@@ -221,5 +210,6 @@ pt_decode_result pt_decode_ip_wire(const uint8_t *data, size_t caplen, size_t wi
 
 pt_decode_result pt_decode_ip(const uint8_t *data, size_t len, pt_packet *pkt)
 {
+    pt_decode_reset_l3(pkt);
     return pt_decode_ip_wire(data, len, len, pkt);
 }

@@ -110,19 +110,19 @@ static pt_decode_result decode_tcp(const uint8_t *data, size_t caplen, size_t wi
                                    pt_packet *pkt)
 {
     pt_cursor c = pt_cursor_make(data, caplen);
+    const uint8_t *h = pt_cursor_take(&c, TCP_HDR_MIN);
     size_t doff;
     pt_cursor opts;
 
-    pkt->sport = pt_cursor_be16(&c);
-    pkt->dport = pt_cursor_be16(&c);
-    pkt->seq = pt_cursor_be32(&c);
-    pkt->ack = pt_cursor_be32(&c);
-    doff = (size_t)(pt_cursor_u8(&c) >> 4) * 4;
-    pkt->tcp_flags = pt_cursor_u8(&c);
-    pkt->window = pt_cursor_be16(&c);
-    pt_cursor_skip(&c, 4); /* checksum, urgent pointer */
-    if (c.err)
+    if (!h)
         return short_header(pkt, TCP_HDR_MIN, wirelen, "TCP header cut short");
+    pkt->sport = pt_load_be16(h);
+    pkt->dport = pt_load_be16(h + 2);
+    pkt->seq = pt_load_be32(h + 4);
+    pkt->ack = pt_load_be32(h + 8);
+    doff = (size_t)(h[12] >> 4) * 4;
+    pkt->tcp_flags = h[13];
+    pkt->window = pt_load_be16(h + 14);
     if (doff < TCP_HDR_MIN)
         return fail(pkt, PT_DECODE_MALFORMED, "TCP data offset below 5");
     if (doff > wirelen)
@@ -144,14 +144,14 @@ static pt_decode_result decode_udp(const uint8_t *data, size_t caplen, size_t wi
                                    pt_packet *pkt)
 {
     pt_cursor c = pt_cursor_make(data, caplen);
+    const uint8_t *h = pt_cursor_take(&c, UDP_HDR);
     size_t ulen;
 
-    pkt->sport = pt_cursor_be16(&c);
-    pkt->dport = pt_cursor_be16(&c);
-    ulen = pt_cursor_be16(&c);
-    pt_cursor_skip(&c, 2);
-    if (c.err)
+    if (!h)
         return short_header(pkt, UDP_HDR, wirelen, "UDP header cut short");
+    pkt->sport = pt_load_be16(h);
+    pkt->dport = pt_load_be16(h + 2);
+    ulen = pt_load_be16(h + 4);
     /* Length 0 is legal only in an IPv6 jumbogram (RFC 2675): the IP layer has the length. */
     if (ulen == 0 && pkt->ip_version == 6)
         ulen = wirelen;
@@ -171,12 +171,12 @@ static pt_decode_result decode_icmp(const uint8_t *data, size_t caplen, size_t w
                                     pt_packet *pkt)
 {
     pt_cursor c = pt_cursor_make(data, caplen);
+    const uint8_t *h = pt_cursor_take(&c, ICMP_HDR);
 
-    pkt->icmp_type = pt_cursor_u8(&c);
-    pkt->icmp_code = pt_cursor_u8(&c);
-    pt_cursor_skip(&c, ICMP_HDR - 2);
-    if (c.err)
+    if (!h)
         return short_header(pkt, ICMP_HDR, wirelen, "ICMP header cut short");
+    pkt->icmp_type = h[0];
+    pkt->icmp_code = h[1];
     pkt->payload = data + ICMP_HDR;
     pkt->payload_len = caplen - ICMP_HDR;
     pkt->payload_wire_len = wirelen - ICMP_HDR;

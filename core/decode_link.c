@@ -4,13 +4,13 @@
  * NFLOG, raw IPv4/IPv6 (tcpdump.org link-layer header types). */
 #include "decode.h"
 
-#include <string.h>
-
 #include "cursor.h"
 
 /* Encapsulation steps (VLAN tags, MPLS stacks, PPPoE, pseudowires) before a frame is called
- * MALFORMED; bounds the work done on hostile frames. */
+ * MALFORMED; bounds the work done on hostile frames. Build-time option (-D). */
+#ifndef PT_DECODE_MAX_LAYERS
 #define PT_DECODE_MAX_LAYERS 24
+#endif
 
 /* Link types (LINKTYPE_/DLT_ values as libpcap reports them). */
 enum {
@@ -127,14 +127,14 @@ static pt_decode_result link_ethertype(pt_cursor *c, size_t wire_rest, uint16_t 
         case ETH_QINQ:
         case ETH_QINQ_OLD1:
         case ETH_QINQ_OLD2: {
-            uint16_t tci = pt_cursor_be16(c);
+            const uint8_t *tag = pt_cursor_take(c, 4);
 
-            type = pt_cursor_be16(c);
-            if (c->err)
+            if (!tag)
                 return fail(pkt, PT_DECODE_TRUNCATED, "VLAN tag cut short");
             if (pkt->n_vlan >= PT_MAX_VLAN)
                 return fail(pkt, PT_DECODE_MALFORMED, "VLAN stack deeper than PT_MAX_VLAN");
-            pkt->vlan[pkt->n_vlan++] = tci & 0x0fff;
+            pkt->vlan[pkt->n_vlan++] = pt_load_be16(tag) & 0x0fff;
+            type = pt_load_be16(tag + 2);
             break;
         }
         case ETH_MPLS:
@@ -187,12 +187,12 @@ static pt_decode_result link_ethertype(pt_cursor *c, size_t wire_rest, uint16_t 
 /* Ethernet II, or 802.3 with an LLC header when the type field is a length. */
 static pt_decode_result link_ether(pt_cursor *c, size_t wire, pt_packet *pkt)
 {
+    const uint8_t *h = pt_cursor_take(c, 14);
     uint16_t type;
 
-    pt_cursor_skip(c, 12);
-    type = pt_cursor_be16(c);
-    if (c->err)
+    if (!h)
         return fail(pkt, PT_DECODE_TRUNCATED, "Ethernet header cut short");
+    type = pt_load_be16(h + 12);
     if (type < ETH_MIN_TYPE) {
         type = llc_ethertype(c);
         if (c->err)
@@ -379,7 +379,9 @@ static pt_decode_result link_nflog(pt_cursor *c, size_t wire, pt_packet *pkt)
             return fail(pkt, PT_DECODE_TRUNCATED, "NFLOG TLV cut short");
         pt_cursor_skip(c, pad < pt_cursor_remaining(c) ? pad : pt_cursor_remaining(c));
     }
-    return PT_DECODE_OK;
+    if (wire > c->len)
+        return fail(pkt, PT_DECODE_TRUNCATED, "NFLOG TLVs cut short");
+    return PT_DECODE_OK; /* logged without the packet */
 }
 
 bool pt_decode_supports_dlt(int dlt)
@@ -411,14 +413,20 @@ pt_decode_result pt_decode_packet(int dlt, const uint8_t *data, uint32_t caplen,
     pt_cursor c = pt_cursor_make(data, caplen);
     size_t wire = wirelen > caplen ? wirelen : caplen;
 
-    memset(pkt, 0, sizeof *pkt);
-    pkt->wscale = -1;
     if (ts)
         pkt->ts = *ts;
+    else
+        pkt->ts = (pt_time){0, 0};
     pkt->caplen = caplen;
     pkt->wirelen = wirelen;
     pkt->data = data;
     pkt->linktype = dlt;
+    pkt->ethertype = 0;
+    pkt->n_vlan = 0;
+    pkt->n_mpls = 0;
+    pkt->n_tunnels = 0;
+    pkt->tunnel = PT_TUNNEL_NONE;
+    pt_decode_reset_l3(pkt);
     if (!data && caplen > 0)
         return fail(pkt, PT_DECODE_TRUNCATED, "no data");
 
@@ -451,4 +459,180 @@ pt_decode_result pt_decode_packet(int dlt, const uint8_t *data, uint32_t caplen,
     default:
         return fail(pkt, PT_DECODE_MALFORMED, "link type not supported");
     }
+}
+
+/* ---- Tunnels (opt-in: pt_decode_tunnel) ---- */
+
+/* UDP ports of the tunnels recognised by port (IANA), and the GRE/Geneve protocol type of an
+ * Ethernet frame (transparent Ethernet bridging). */
+enum {
+    PORT_GTPU = 2152,
+    PORT_TEREDO = 3544,
+    PORT_GRE_UDP = 4754,
+    PORT_VXLAN = 4789,
+    PORT_GENEVE = 6081,
+    ETH_TEB = 0x6558,
+    INNER_IP_ANY = 1 /* not an Ethertype: IPv4 or IPv6 by the version nibble (GTP-U) */
+};
+
+/* GTP-U extension headers followed before giving up on a packet. */
+#define PT_DECODE_MAX_GTP_EXT 8
+
+const char *pt_tunnel_name(int tunnel)
+{
+    static const char *const names[] = {"-", "ipip", "gre", "vxlan", "geneve", "teredo", "gtp-u"};
+
+    return tunnel >= 0 && tunnel < (int)(sizeof names / sizeof names[0]) ? names[tunnel] : "?";
+}
+
+/* GRE version 0 (RFC 2784; key and sequence number RFC 2890): the protocol type, with the
+ * cursor after the header; 0 for anything else (version 1 is PPTP, routing is RFC 1701). */
+static uint16_t gre_header(pt_cursor *c)
+{
+    const uint8_t *h = pt_cursor_take(c, 4);
+    uint16_t flags;
+
+    if (!h)
+        return 0;
+    flags = pt_load_be16(h);
+    if ((flags & 0x4007) != 0)
+        return 0;
+    pt_cursor_skip(c, (flags & 0x8000 ? 4u : 0u) + (flags & 0x2000 ? 4u : 0u) +
+                          (flags & 0x1000 ? 4u : 0u));
+    return c->err ? 0 : pt_load_be16(h + 2);
+}
+
+/* GTP-U (3GPP TS 29.281) G-PDU: version 1, protocol type GTP, message type 255, then the
+ * optional sequence/N-PDU/extension fields and the extension header chain. Returns whether
+ * the cursor now stands on the user packet. */
+static bool gtpu_header(pt_cursor *c)
+{
+    const uint8_t *h = pt_cursor_take(c, 8);
+    uint8_t next;
+
+    if (!h || (h[0] >> 5) != 1 || !(h[0] & 0x10) || h[1] != 0xff)
+        return false;
+    if (!(h[0] & 0x07))
+        return true;
+    pt_cursor_skip(c, 3);
+    next = pt_cursor_u8(c);
+    for (int n = 0; next != 0 && !c->err; n++) {
+        size_t len = (size_t)pt_cursor_u8(c) * 4;
+
+        if (n >= PT_DECODE_MAX_GTP_EXT || len < 4)
+            return false;
+        pt_cursor_skip(c, len - 2);
+        next = pt_cursor_u8(c);
+    }
+    return !c->err;
+}
+
+/* Teredo (RFC 4380): optional authentication and origin-indication headers, then an IPv6
+ * packet. Returns whether the cursor now stands on that packet. */
+static bool teredo_header(pt_cursor *c)
+{
+    uint16_t v;
+
+    if (pt_cursor_peek_be16(c, 0, &v) && v == 0x0001) {
+        const uint8_t *h = pt_cursor_take(c, 4);
+
+        if (!h)
+            return false;
+        pt_cursor_skip(c, (size_t)h[2] + h[3] + 8 + 1); /* ids, nonce, confirmation */
+    }
+    if (pt_cursor_peek_be16(c, 0, &v) && v == 0x0000)
+        pt_cursor_skip(c, 8);
+    return !c->err && pt_cursor_peek_be16(c, 0, &v) && (v >> 12) == 6;
+}
+
+/* Which UDP tunnel *pkt carries, with the cursor moved past its header and *type set to the
+ * inner protocol (an Ethertype, ETH_TEB, or INNER_IP_ANY); PT_TUNNEL_NONE if none. */
+static pt_tunnel udp_tunnel(const pt_packet *pkt, pt_cursor *c, uint16_t *type)
+{
+    const uint8_t *h;
+
+    switch (pkt->dport) {
+    case PORT_VXLAN:
+        h = pt_cursor_take(c, 8);
+        if (!h || !(h[0] & 0x08)) /* the VNI-valid flag */
+            return PT_TUNNEL_NONE;
+        *type = ETH_TEB;
+        return PT_TUNNEL_VXLAN;
+    case PORT_GENEVE:
+        h = pt_cursor_take(c, 8);
+        if (!h || (h[0] >> 6) != 0)
+            return PT_TUNNEL_NONE;
+        *type = pt_load_be16(h + 2);
+        return pt_cursor_skip(c, (size_t)(h[0] & 0x3f) * 4) ? PT_TUNNEL_GENEVE : PT_TUNNEL_NONE;
+    case PORT_GRE_UDP:
+        *type = gre_header(c);
+        return *type ? PT_TUNNEL_GRE : PT_TUNNEL_NONE;
+    default:
+        break;
+    }
+    if (pkt->sport == PORT_GTPU || pkt->dport == PORT_GTPU) {
+        *type = INNER_IP_ANY;
+        return gtpu_header(c) ? PT_TUNNEL_GTPU : PT_TUNNEL_NONE;
+    }
+    if (pkt->sport == PORT_TEREDO || pkt->dport == PORT_TEREDO) {
+        *type = ETH_IPV6;
+        return teredo_header(c) ? PT_TUNNEL_TEREDO : PT_TUNNEL_NONE;
+    }
+    return PT_TUNNEL_NONE;
+}
+
+int pt_decode_tunnel(pt_packet *pkt, pt_decode_result *result)
+{
+    pt_cursor c;
+    size_t wire;
+    uint16_t type = 0;
+    pt_tunnel kind;
+    pt_endpoint src, dst;
+
+    if (pkt->ip_version == 0 || pkt->is_fragment || !pkt->l4 || pkt->n_tunnels >= PT_MAX_TUNNELS)
+        return PT_DECLINED;
+    switch (pkt->ip_proto) {
+    case 4:
+    case 41:
+    case 47:
+        c = pt_cursor_make(pkt->l4, pkt->l4_len);
+        wire = pkt->l3_wire_len - (size_t)(pkt->l4 - pkt->l3);
+        kind = pkt->ip_proto == 47 ? PT_TUNNEL_GRE : PT_TUNNEL_IPIP;
+        type = pkt->ip_proto == 47 ? gre_header(&c) : pkt->ip_proto == 4 ? ETH_IPV4 : ETH_IPV6;
+        break;
+    case 17:
+        if (!pkt->payload)
+            return PT_DECLINED;
+        c = pt_cursor_make(pkt->payload, pkt->payload_len);
+        wire = pkt->payload_wire_len;
+        kind = udp_tunnel(pkt, &c, &type);
+        break;
+    default:
+        return PT_DECLINED;
+    }
+    if (kind == PT_TUNNEL_NONE || c.err ||
+        (type != INNER_IP_ANY && type != ETH_IPV4 && type != ETH_IPV6 && type != ETH_TEB &&
+         type != ETH_MPLS))
+        return PT_DECLINED;
+    if (wire < c.len)
+        wire = c.len;
+
+    src.addr = pkt->src;
+    src.port = pkt->ip_proto == 17 ? pkt->sport : 0;
+    dst.addr = pkt->dst;
+    dst.port = pkt->ip_proto == 17 ? pkt->dport : 0;
+    c = pt_cursor_make(pt_cursor_ptr(&c), pt_cursor_remaining(&c));
+    wire -= (size_t)(c.p - (pkt->ip_proto == 17 ? pkt->payload : pkt->l4));
+    pt_decode_reset_l3(pkt);
+    pkt->n_tunnels++;
+    pkt->tunnel = (uint8_t)kind;
+    pkt->tunnel_src = src;
+    pkt->tunnel_dst = dst;
+    if (type == ETH_TEB)
+        *result = link_ether(&c, wire, pkt);
+    else if (type == INNER_IP_ANY)
+        *result = link_ip(&c, wire, 0, pkt);
+    else
+        *result = link_ethertype(&c, wire, type, pkt);
+    return PT_OK;
 }

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "addr.h"
-#include "cursor.h"
 
 /* Largest IP datagram payload offset + length (RFC 791, RFC 8200). */
 #define DEFRAG_MAX_PAYLOAD 65535u

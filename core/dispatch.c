@@ -45,9 +45,9 @@ typedef struct dstream {
     size_t len[2];
     size_t probe_off[2]; /* probes see buf[dir] from here (bytes after the last gap) */
     unsigned n_log;
-    unsigned alive;   /* plugins that have not said no */
+    unsigned alive;   /* plugins that have not said no for both directions */
     probe_rec *log;   /* max_turns entries, after the struct */
-    uint8_t *refused; /* one per plugin: said no */
+    uint8_t *refused; /* one per plugin: bit (1 << dir) set when it said no for dir */
 } dstream;
 
 struct pt_dispatch {
@@ -244,13 +244,18 @@ static void claim(pt_dispatch *d, dstream *s, pt_plugin_ref *p, pt_dir dir, cons
         feed(d, s, dir, data, len, ts);
 }
 
-/* Ask every plugin still in the running about view[0..n). Returns the first that says yes;
- * NULL otherwise (s->alive tells whether anyone may still say yes). */
+/* Ask every plugin that has not said no for this direction about view[0..n). Returns the
+ * first that says yes; NULL otherwise. A plugin is out of the running once it said no for
+ * both directions (s->alive counts the others): like Suricata's probing parsers, either
+ * direction may identify the protocol, e.g. a reply when the request was not recognised. */
 static pt_plugin_ref *run_probes(pt_dispatch *d, dstream *s, pt_dir dir, const uint8_t *view,
                                  size_t n)
 {
+    uint8_t bit = (uint8_t)(1u << dir);
+    if (n == 0)
+        return NULL; /* probes are never asked about nothing */
     for (unsigned i = 0; i < d->n_plugins; i++) {
-        if (s->refused[i])
+        if (s->refused[i] & bit)
             continue;
         pt_plugin_ref *p = d->plugins[i];
         pt_probe_result r = p->desc.probe(dir, view, n);
@@ -262,8 +267,9 @@ static pt_plugin_ref *run_probes(pt_dispatch *d, dstream *s, pt_dir dir, const u
             p->misbehaved++;
             d->stats.misbehaved++;
         }
-        s->refused[i] = 1;
-        s->alive--;
+        s->refused[i] |= bit;
+        if (s->refused[i] == 3)
+            s->alive--;
     }
     return NULL;
 }
@@ -432,6 +438,7 @@ void pt_dispatch_get_stats(const pt_dispatch *d, pt_dispatch_stats *out)
 
 void pt_dispatch_report(const pt_dispatch *d, FILE *out)
 {
+    pt_events_finish(d->bus);
     for (unsigned i = 0; i < d->n_plugins; i++) {
         const pt_plugin_ref *p = d->plugins[i];
         if (p->violations || p->misbehaved)

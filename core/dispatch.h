@@ -77,17 +77,17 @@ pt_plugin_set *pt_dispatch_plugins(pt_dispatch *d);
 bool pt_dispatch_is_server_port(const pt_dispatch *d, uint16_t port);
 
 typedef struct pt_dispatch_stats {
-    uint64_t streams;          /* on_start calls */
-    uint64_t by_port;          /* handed to the port's owner */
-    uint64_t by_probe;         /* claimed by a probe */
-    uint64_t unclaimed;        /* every probe said no, or the probe bound was reached */
+    uint64_t streams;            /* on_start calls */
+    uint64_t by_port;            /* handed to the port's owner */
+    uint64_t by_probe;           /* claimed by a probe */
+    uint64_t unclaimed;          /* every probe said no, or the probe bound was reached */
     uint64_t probe_bytes_copied; /* bytes buffered while undecided */
-    uint64_t declined;         /* stream_open returned NULL */
-    uint64_t released;         /* RELEASE, VIOLATION, misbehaviour */
-    uint64_t misbehaved;       /* bad return values, malformed events */
+    uint64_t declined;           /* stream_open returned NULL */
+    uint64_t released;           /* RELEASE, VIOLATION, misbehaviour */
+    uint64_t misbehaved;         /* bad return values, malformed events */
 } pt_dispatch_stats;
 void pt_dispatch_get_stats(const pt_dispatch *d, pt_dispatch_stats *out);
-/* Print a short summary of what was refused, released and dropped (at exit). */
+/* At exit: finish the sinks (pt_events_finish) and print what was released and dropped. */
 void pt_dispatch_report(const pt_dispatch *d, FILE *out);
 
 /* Fini the plugins, free the bus when owned (flushing it). Streams still open are not

@@ -2,6 +2,9 @@
  * are not UTF-8 (RFC 3629), base64 (RFC 4648) and terminal-safe text. */
 #include "escape.h"
 
+#include "addr.h"
+
+#include <stdio.h>
 #include <string.h>
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -77,7 +80,7 @@ static void append_u_escape(GString *out, unsigned cp)
                  hex_digits[(cp >> 8) & 15],
                  hex_digits[(cp >> 4) & 15],
                  hex_digits[cp & 15]};
-    g_string_append_len(out, e, 6);
+    pt_buf_append(out, e, 6);
 }
 
 bool pt_escape_json(GString *out, const uint8_t *p, size_t n)
@@ -90,7 +93,7 @@ bool pt_escape_json(GString *out, const uint8_t *p, size_t n)
         while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
             run++;
         if (run > i) {
-            g_string_append_len(out, (const char *)p + i, (gssize)(run - i));
+            pt_buf_append(out, (const char *)p + i, (size_t)(run - i));
             i = run;
             if (i == n)
                 break;
@@ -99,19 +102,19 @@ bool pt_escape_json(GString *out, const uint8_t *p, size_t n)
         if (b < 0x80) {
             switch (b) {
             case '"':
-                g_string_append_len(out, "\\\"", 2);
+                pt_buf_append(out, "\\\"", 2);
                 break;
             case '\\':
-                g_string_append_len(out, "\\\\", 2);
+                pt_buf_append(out, "\\\\", 2);
                 break;
             case '\n':
-                g_string_append_len(out, "\\n", 2);
+                pt_buf_append(out, "\\n", 2);
                 break;
             case '\r':
-                g_string_append_len(out, "\\r", 2);
+                pt_buf_append(out, "\\r", 2);
                 break;
             case '\t':
-                g_string_append_len(out, "\\t", 2);
+                pt_buf_append(out, "\\t", 2);
                 break;
             default:
                 append_u_escape(out, b);
@@ -123,14 +126,14 @@ bool pt_escape_json(GString *out, const uint8_t *p, size_t n)
         uint32_t cp;
         size_t l = utf8_seq_len(p + i, n - i, &cp);
         if (l == 0) {
-            g_string_append_len(out, "\xef\xbf\xbd", 3);
+            pt_buf_append(out, "\xef\xbf\xbd", 3);
             exact = false;
             i++;
         } else if (cp == 0x2028 || cp == 0x2029) {
             append_u_escape(out, cp);
             i += l;
         } else {
-            g_string_append_len(out, (const char *)p + i, (gssize)l);
+            pt_buf_append(out, (const char *)p + i, (size_t)l);
             i += l;
         }
     }
@@ -148,40 +151,50 @@ void pt_escape_base64(GString *out, const uint8_t *p, size_t n)
         q[1] = tbl[(v >> 12) & 63];
         q[2] = tbl[(v >> 6) & 63];
         q[3] = tbl[v & 63];
-        g_string_append_len(out, q, 4);
+        pt_buf_append(out, q, 4);
     }
     if (n - i == 1) {
         uint32_t v = (uint32_t)p[i] << 16;
         q[0] = tbl[v >> 18];
         q[1] = tbl[(v >> 12) & 63];
         q[2] = q[3] = '=';
-        g_string_append_len(out, q, 4);
+        pt_buf_append(out, q, 4);
     } else if (n - i == 2) {
         uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8);
         q[0] = tbl[v >> 18];
         q[1] = tbl[(v >> 12) & 63];
         q[2] = tbl[(v >> 6) & 63];
         q[3] = '=';
-        g_string_append_len(out, q, 4);
+        pt_buf_append(out, q, 4);
     }
 }
 
 static void append_x_escape(GString *out, uint8_t b)
 {
     char e[4] = {'\\', 'x', hex_digits[b >> 4], hex_digits[b & 15]};
-    g_string_append_len(out, e, 4);
+    pt_buf_append(out, e, 4);
 }
 
 void pt_escape_text(GString *out, const uint8_t *p, size_t n, bool quoted)
 {
     size_t i = 0;
     while (i < n) {
+        /* Copy the longest run of plain printable ASCII in one go. */
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '\\' && p[run] != '"')
+            run++;
+        if (run > i) {
+            pt_buf_append(out, p + i, run - i);
+            i = run;
+            if (i == n)
+                break;
+        }
         uint8_t b = p[i];
         if (b >= 0x20 && b < 0x7f) {
             if (b == '\\')
-                g_string_append_len(out, "\\\\", 2);
+                pt_buf_append(out, "\\\\", 2);
             else if (b == '"' && quoted)
-                g_string_append_len(out, "\\\"", 2);
+                pt_buf_append(out, "\\\"", 2);
             else
                 g_string_append_c(out, (char)b);
             i++;
@@ -189,7 +202,7 @@ void pt_escape_text(GString *out, const uint8_t *p, size_t n, bool quoted)
         }
         if (b == '\n' || b == '\r' || b == '\t') {
             char e[2] = {'\\', b == '\n' ? 'n' : b == '\r' ? 'r' : 't'};
-            g_string_append_len(out, e, 2);
+            pt_buf_append(out, e, 2);
             i++;
             continue;
         }
@@ -197,11 +210,89 @@ void pt_escape_text(GString *out, const uint8_t *p, size_t n, bool quoted)
         size_t l = b >= 0x80 ? utf8_seq_len(p + i, n - i, &cp) : 0;
         /* C1 controls (U+0080..U+009F) can drive a terminal too: escape their bytes. */
         if (l > 1 && cp >= 0xa0 && cp != 0x2028 && cp != 0x2029 && cp != 0xfeff) {
-            g_string_append_len(out, (const char *)p + i, (gssize)l);
+            pt_buf_append(out, (const char *)p + i, (size_t)l);
             i += l;
         } else {
             append_x_escape(out, b);
             i++;
         }
     }
+}
+
+void pt_escape_u64(GString *out, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    pt_buf_append(out, tmp + i, (size_t)(sizeof tmp - i));
+}
+
+void pt_escape_i64(GString *out, int64_t v)
+{
+    if (v < 0) {
+        g_string_append_c(out, '-');
+        pt_escape_u64(out, (uint64_t)0 - (uint64_t)v);
+    } else {
+        pt_escape_u64(out, (uint64_t)v);
+    }
+}
+
+void pt_escape_digits(GString *out, uint32_t v, int width)
+{
+    char tmp[9];
+    if (width > 9)
+        width = 9;
+    for (int i = width - 1; i >= 0; i--) {
+        tmp[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    pt_buf_append(out, tmp, width);
+}
+
+void pt_escape_vprintf(GString *out, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    size_t room = out->allocated_len - out->len;
+    int n = vsnprintf(out->str + out->len, room, fmt, ap);
+    if (n < 0) {
+        out->str[out->len] = '\0';
+        va_end(again);
+        return;
+    }
+    if ((size_t)n >= room) {
+        size_t old = out->len;
+        g_string_set_size(out, old + (size_t)n);
+        vsnprintf(out->str + old, (size_t)n + 1, fmt, again);
+    } else {
+        out->len += (size_t)n;
+    }
+    va_end(again);
+}
+
+void pt_escape_printf(GString *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pt_escape_vprintf(out, fmt, ap);
+    va_end(ap);
+}
+
+void pt_escape_endpoint(GString *out, const pt_endpoint *e, pt_endpoint_cache *cache)
+{
+    if (!e) {
+        g_string_append_c(out, '-');
+        return;
+    }
+    if (!cache->valid || cache->ep.port != e->port || !pt_addr_equal(&cache->ep.addr, &e->addr) ||
+        cache->ep.addr.family != e->addr.family) {
+        cache->ep = *e;
+        pt_endpoint_format(e, cache->text);
+        cache->len = strlen(cache->text);
+        cache->valid = true;
+    }
+    pt_buf_append(out, cache->text, cache->len);
 }

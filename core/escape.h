@@ -3,11 +3,15 @@
 #ifndef PT_CORE_ESCAPE_H
 #define PT_CORE_ESCAPE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <glib.h>
+
+#include "pcaptrace/types.h"
 
 /* Whether p[0..n) is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
 bool pt_escape_utf8_valid(const uint8_t *p, size_t n);
@@ -25,5 +29,39 @@ void pt_escape_base64(GString *out, const uint8_t *p, size_t n);
  * points as is; \n \r \t \\ as C escapes, `"` as \" when `quoted`; every other byte
  * (controls, ESC, C1 controls, invalid UTF-8) as \xNN. Never cuts inside a sequence. */
 void pt_escape_text(GString *out, const uint8_t *p, size_t n, bool quoted);
+
+/* Append n bytes: the common case (room available) inline, without GLib's general insert. */
+static inline void pt_buf_append(GString *out, const void *p, size_t n)
+{
+    if (n < out->allocated_len - out->len) {
+        memcpy(out->str + out->len, p, n);
+        out->len += n;
+        out->str[out->len] = '\0';
+    } else {
+        g_string_append_len(out, (const char *)p, (gssize)n);
+    }
+}
+#define pt_buf_append_lit(out, lit) pt_buf_append((out), (lit), sizeof(lit) - 1)
+
+/* A cached text form of the last endpoint printed (sinks print the same ones over and over). */
+typedef struct pt_endpoint_cache {
+    pt_endpoint ep;
+    bool valid;
+    size_t len;
+    char text[PT_ENDPOINT_STRLEN];
+} pt_endpoint_cache;
+/* Append the text form of *e ("-" for NULL) using the cache. */
+void pt_escape_endpoint(GString *out, const pt_endpoint *e, pt_endpoint_cache *cache);
+
+/* Decimal numbers without printf. */
+void pt_escape_u64(GString *out, uint64_t v);
+void pt_escape_i64(GString *out, int64_t v);
+/* Exactly `width` digits (at most 9), zero-padded: the microseconds of a timestamp. */
+void pt_escape_digits(GString *out, uint32_t v, int width);
+
+/* printf into out without a temporary string (GLib's g_string_append_printf allocates one per
+ * call): formats straight into out's spare room, growing it only when too small. */
+void pt_escape_vprintf(GString *out, const char *fmt, va_list ap);
+void pt_escape_printf(GString *out, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 #endif

@@ -70,6 +70,17 @@ void pt_events_flush(pt_events *bus)
     bus->last_flush = g_get_monotonic_time();
 }
 
+void pt_events_finish(pt_events *bus)
+{
+    if (!bus)
+        return;
+    for (size_t i = 0; i < bus->n_sinks; i++) {
+        pt_sink_flush(bus->sinks[i]);
+        if (bus->sinks[i]->ops->finish)
+            bus->sinks[i]->ops->finish(bus->sinks[i]);
+    }
+}
+
 void pt_events_tick(pt_events *bus)
 {
     if (!bus)
@@ -109,10 +120,9 @@ void pt_events_free(pt_events *bus)
 {
     if (!bus)
         return;
-    for (size_t i = 0; i < bus->n_sinks; i++) {
-        pt_sink_flush(bus->sinks[i]);
+    pt_events_finish(bus);
+    for (size_t i = 0; i < bus->n_sinks; i++)
         pt_sink_free(bus->sinks[i]);
-    }
     g_free(bus);
 }
 
@@ -394,7 +404,7 @@ void pt_text_printf(pt_text *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    g_string_append_vprintf(t->buf, fmt, ap);
+    pt_escape_vprintf(t->buf, fmt, ap);
     va_end(ap);
 }
 
@@ -413,7 +423,7 @@ void pt_text_span(pt_text *t, pt_span value, size_t max_bytes, bool quoted)
     if (quoted)
         g_string_append_c(t->buf, '"');
     if (cut)
-        g_string_append_printf(t->buf, "\xe2\x80\xa6(%" PRIu64 " bytes)", full);
+        pt_escape_printf(t->buf, "\xe2\x80\xa6(%" PRIu64 " bytes)", full);
 }
 
 bool pt_text_color(const pt_text *t)

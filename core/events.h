@@ -49,9 +49,9 @@ typedef struct pt_sink pt_sink;
  * `color` (text), `max_bytes` (text), `url`, `queue_bytes`, `maxlen`, `reconnect_ms`,
  * `timeout_ms` (redis). Unknown keys are errors. */
 typedef struct pt_events_config {
-    char *format;         /* -F/--format text|json|none: the stdout sink; NULL = text */
-    char **sinks;         /* --sink json:FILE | text:FILE | redis://HOST:PORT/STREAM, repeatable */
-    gboolean no_color;    /* --no-color: never colour (otherwise only on a terminal) */
+    char *format;          /* -F/--format text|json|none: the stdout sink; NULL = text */
+    char **sinks;          /* --sink json:FILE | text:FILE | redis://HOST:PORT/STREAM, repeatable */
+    gboolean no_color;     /* --no-color: never colour (otherwise only on a terminal) */
     gint64 text_max_bytes; /* --text-max-bytes: values longer than this are shortened */
     gint64 flush_ms;       /* --flush-ms: flush sinks at least this often during capture */
     gint64 queue_bytes;    /* --sink-queue-bytes: redis sink queue bound */
@@ -80,13 +80,17 @@ void pt_events_flush(pt_events *bus);
  * (pcap timeout); pt_events_emit() calls it too. */
 void pt_events_tick(pt_events *bus);
 
+/* At exit: flush every sink and let background senders deliver what is queued (bounded by
+ * their timeouts) and stop, so that the counters and pt_events_report() are final. */
+void pt_events_finish(pt_events *bus);
+
 typedef struct pt_events_stats {
     uint64_t events;       /* pt_events_emit() calls */
     uint64_t sink_dropped; /* summed over sinks */
     uint64_t sink_errors;
 } pt_events_stats;
 void pt_events_get_stats(const pt_events *bus, pt_events_stats *out);
-/* Print one line per sink with drops or errors (at exit). */
+/* Print one line per sink with drops or errors (at exit, after pt_events_finish()). */
 void pt_events_report(const pt_events *bus, FILE *out);
 
 /* Flush and free every sink. NULL is fine. */

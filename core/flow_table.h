@@ -31,18 +31,18 @@ struct pt_flow {
     /* flow_table.c: open LRU or closed FIFO, and the list of flows holding buffered bytes */
     pt_flow *prev, *next;
     pt_flow *buf_prev, *buf_next;
-    uint8_t list;  /* pt_flow_list */
-    bool on_buf;   /* on the buffering list */
+    uint8_t list; /* pt_flow_list */
+    bool on_buf;  /* on the buffering list */
     pt_time closed_ts;
 
     /* tcp.c: connection state */
-    uint8_t client_ep;  /* which endpoint of the key is the client (0 or 1) */
-    bool started;       /* on_start was called */
-    bool syn[2];        /* SYN seen from the client (TO_SERVER) / SYN-ACK from the server */
-    uint32_t isn[2];    /* their sequence numbers */
-    pt_time syn_ts;     /* last SYN (retries move it) */
-    pt_time synack_ts;  /* first SYN-ACK */
-    bool fin[2];        /* FIN seen in that direction */
+    uint8_t client_ep; /* which endpoint of the key is the client (0 or 1) */
+    bool started;      /* on_start was called */
+    bool syn[2];       /* SYN seen from the client (TO_SERVER) / SYN-ACK from the server */
+    uint32_t isn[2];   /* their sequence numbers */
+    pt_time syn_ts;    /* last SYN (retries move it) */
+    pt_time synack_ts; /* first SYN-ACK */
+    bool fin[2];       /* FIN seen in that direction */
     bool peer_ack_ok[2];
     uint32_t peer_ack[2]; /* last ACK number acknowledging direction d, before d started */
     uint16_t mss[2];      /* MSS announced by the receiver of direction d (0 = unknown) */

@@ -41,8 +41,7 @@ bool pt_options_parse_ports(const char *text, GArray *out, GError **error);
 bool pt_options_split_plugin_opt(const char *arg, char **plugin, char **key, char **value,
                                  GError **error);
 /* Split "redis=6380,7000" into the plugin name (g_free it) and the port list text. */
-bool pt_options_split_port_arg(const char *arg, char **plugin, const char **ports,
-                               GError **error);
+bool pt_options_split_port_arg(const char *arg, char **plugin, const char **ports, GError **error);
 
 /* Load a config file. GError names the file and line on a syntax error. */
 GKeyFile *pt_options_load_file(const char *path, GError **error);
@@ -57,7 +56,7 @@ typedef enum pt_options_group_kind {
 pt_options_group_kind pt_options_group_classify(const char *group, const char **name);
 
 /* Read an integer key of a config group with a range check; *out untouched when absent. */
-bool pt_options_file_int(GKeyFile *kf, const char *group, const char *key, int64_t min,
-                         int64_t max, int64_t *out, GError **error);
+bool pt_options_file_int(GKeyFile *kf, const char *group, const char *key, int64_t min, int64_t max,
+                         int64_t *out, GError **error);
 
 #endif

@@ -11,8 +11,8 @@
 #include "pcaptrace/plugin.h"
 
 /* Defaults of the limits the host enforces (each configurable, see pt_plugin_host_limits). */
-#define PT_HOST_MAX_FIELDS_DEFAULT 256 /* fields in one event */
-#define PT_HOST_LOG_LINES_DEFAULT  100 /* log lines per plugin, then counted only */
+#define PT_HOST_MAX_FIELDS_DEFAULT 256  /* fields in one event */
+#define PT_HOST_LOG_LINES_DEFAULT  100  /* log lines per plugin, then counted only */
 #define PT_HOST_LOG_BYTES          1024 /* longest log line */
 
 /* The host object behind a plugin's pt_stream pointer. */
@@ -27,9 +27,9 @@ struct pt_stream {
 };
 
 typedef struct pt_plugin_host_limits {
-    uint32_t max_fields;     /* 0 = default */
-    uint32_t log_lines;      /* per plugin; 0 = default */
-    pt_log_level log_level;  /* most verbose level printed (default PT_LOG_WARNING) */
+    uint32_t max_fields;    /* 0 = default */
+    uint32_t log_lines;     /* per plugin; 0 = default */
+    pt_log_level log_level; /* most verbose level printed (default PT_LOG_WARNING) */
 } pt_plugin_host_limits;
 
 /* The table handed to every plugin's init(). */

@@ -408,17 +408,32 @@ void pt_plugin_loader_list(const pt_plugin_set *set, FILE *out)
         fprintf(out, "\n");
         return;
     }
-    fprintf(out, "%-12s %-9s %-16s %-44s %s\n", "NAME", "VERSION", "PORTS", "DESCRIPTION", "FILE");
+    /* Columns as wide as their longest cell. */
+    GPtrArray *ports = g_ptr_array_new_with_free_func(g_free);
+    int w_name = 4, w_ver = 7, w_ports = 5, w_desc = 11;
     for (guint i = 0; i < set->plugins->len; i++) {
         const pt_plugin_ref *ref = g_ptr_array_index(set->plugins, i);
-        GString *ports = g_string_new(NULL);
+        GString *p = g_string_new(NULL);
         for (guint k = 0; k < ref->ports->len; k++)
-            g_string_append_printf(ports, "%s%u", k ? "," : "",
-                                   g_array_index(ref->ports, uint16_t, k));
-        fprintf(out, "%-12s %-9s %-16s %-44s %s\n", ref->desc.name, ref->desc.version,
-                ports->len ? ports->str : "-", ref->desc.description, ref->path);
-        g_string_free(ports, TRUE);
+            g_string_append_printf(p, "%s%u", k ? "," : "", g_array_index(ref->ports, uint16_t, k));
+        if (p->len == 0)
+            g_string_append_c(p, '-');
+        w_name = MAX(w_name, (int)strlen(ref->desc.name));
+        w_ver = MAX(w_ver, (int)strlen(ref->desc.version));
+        w_ports = MAX(w_ports, (int)p->len);
+        w_desc = MAX(w_desc, (int)g_utf8_strlen(ref->desc.description, -1));
+        g_ptr_array_add(ports, g_string_free(p, FALSE));
     }
+    fprintf(out, "%-*s  %-*s  %-*s  %-*s  %s\n", w_name, "NAME", w_ver, "VERSION", w_ports, "PORTS",
+            w_desc, "DESCRIPTION", "FILE");
+    for (guint i = 0; i < set->plugins->len; i++) {
+        const pt_plugin_ref *ref = g_ptr_array_index(set->plugins, i);
+        int pad = w_desc - (int)g_utf8_strlen(ref->desc.description, -1);
+        fprintf(out, "%-*s  %-*s  %-*s  %s%*s  %s\n", w_name, ref->desc.name, w_ver,
+                ref->desc.version, w_ports, (char *)g_ptr_array_index(ports, i),
+                ref->desc.description, pad, "", ref->path);
+    }
+    g_ptr_array_unref(ports);
 }
 
 void pt_plugin_loader_free(pt_plugin_set *set)

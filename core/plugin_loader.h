@@ -13,18 +13,18 @@
 #include "options.h"
 #include "pcaptrace/plugin.h"
 
-#define PT_LOADER_FILE_PREFIX   "pcaptrace-"
-#define PT_LOADER_FILE_SUFFIX   ".so"
-#define PT_LOADER_MAX_PLUGINS   256 /* plugins loaded at once */
-#define PT_LOADER_NAME_MAX      32  /* longest plugin name */
-#define PT_LOADER_PATH_ENV      "PCAPTRACE_PLUGIN_PATH"
+#define PT_LOADER_FILE_PREFIX "pcaptrace-"
+#define PT_LOADER_FILE_SUFFIX ".so"
+#define PT_LOADER_MAX_PLUGINS 256 /* plugins loaded at once */
+#define PT_LOADER_NAME_MAX    32  /* longest plugin name */
+#define PT_LOADER_PATH_ENV    "PCAPTRACE_PLUGIN_PATH"
 
 /* The smallest descriptor the host accepts: ABI 1 up to and including format_text. */
 #define PT_LOADER_DESC_V1_SIZE (offsetof(pt_plugin, format_text) + sizeof(void (*)(void)))
 
 typedef struct pt_loader_config {
-    char **plugins;     /* --plugin NAME|PATH|none, repeatable; NULL = every plugin found */
-    char *plugin_dir;   /* --plugin-dir DIR[:DIR...], searched first */
+    char **plugins;        /* --plugin NAME|PATH|none, repeatable; NULL = every plugin found */
+    char *plugin_dir;      /* --plugin-dir DIR[:DIR...], searched first */
     gboolean list_plugins; /* --list-plugins */
     /* Set by the program (not options): PT_BUILD_PLUGIN_DIR, searched only when the running
      * executable lives under its parent (the build tree), and PT_INSTALL_PLUGIN_DIR. */
@@ -40,8 +40,8 @@ typedef struct pt_plugin_ref {
     pt_options *options;
     void *state; /* init()'s result */
     bool initialized;
-    unsigned index; /* position in the set */
-    GArray *ports;  /* uint16_t server ports: defaults, then --port and `ports` keys */
+    unsigned index;        /* position in the set */
+    GArray *ports;         /* uint16_t server ports: defaults, then --port and `ports` keys */
     guint n_default_ports; /* how many of `ports` are the descriptor's defaults */
     /* counters */
     uint64_t streams, declined, violations, releases, misbehaved, events, log_lines;

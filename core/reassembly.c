@@ -199,6 +199,10 @@ pt_reasm_result pt_reasm_segment(pt_reasm *r, const pt_reasm_env *env, uint32_t 
         res.bogus = true;
         return res;
     }
+    if (r->acked > r->next && soff >= (int64_t)r->acked) {
+        res.unseen_bytes = pt_reasm_resolve(r, env);
+        soff = pt_reasm_offset(r, seq);
+    }
     /* Bytes before the stream's start (or past its FIN) do not exist. */
     int64_t send = soff + (int64_t)wire_len;
     if (r->fin && send > (int64_t)r->fin_off) {
@@ -280,30 +284,34 @@ void pt_reasm_fin(pt_reasm *r, uint32_t seq)
     r->fin_off = off < (int64_t)r->next ? r->next : (uint64_t)off;
 }
 
-uint64_t pt_reasm_ack(pt_reasm *r, const pt_reasm_env *env, uint32_t ack)
+void pt_reasm_ack(pt_reasm *r, uint32_t ack)
 {
     if (!r->init) {
-        return 0;
+        return;
     }
     int64_t aoff = pt_reasm_offset(r, ack);
-    if (aoff <= (int64_t)r->next) {
-        return 0;
+    if (aoff <= (int64_t)r->next || (uint64_t)aoff - r->next > PT_REASM_MAX_AHEAD) {
+        return;
     }
     uint64_t target = (uint64_t)aoff;
-    if (target - r->next > PT_REASM_MAX_AHEAD) {
-        return 0;
-    }
     if (r->fin && target > r->fin_off) {
         target = r->fin_off; /* the ACK of the FIN itself covers one sequence number more */
     }
+    if (target > r->acked) {
+        r->acked = target;
+    }
+}
+
+uint64_t pt_reasm_resolve(pt_reasm *r, const pt_reasm_env *env)
+{
     uint64_t unseen = 0;
-    while (r->next < target) {
-        if (r->ooo != NULL && r->ooo->off < target) {
+    while (r->next < r->acked) {
+        if (r->ooo != NULL && r->ooo->off < r->acked) {
             unseen += r->ooo->off > r->next ? r->ooo->off - r->next : 0;
             pt_reasm_skip_hole(r, env);
         } else {
-            unseen += target - r->next;
-            reasm_gap(r, env, target - r->next);
+            unseen += r->acked - r->next;
+            reasm_gap(r, env, r->acked - r->next);
         }
     }
     return unseen;

@@ -38,20 +38,22 @@ typedef struct pt_reasm_env {
 } pt_reasm_env;
 
 typedef struct pt_reasm {
-    bool init;           /* base is known */
-    bool fin;            /* a FIN was seen at fin_off */
-    uint32_t base;       /* sequence number of stream offset 0 */
-    uint64_t next;       /* offset of the next byte expected (delivered or skipped so far) */
-    uint64_t fin_off;    /* offset the FIN occupies (= length of the stream) */
-    uint64_t buffered;   /* payload bytes held in `ooo` */
-    uint32_t n_segs;     /* segments held in `ooo` */
-    pt_reasm_seg *ooo;   /* out-of-order segments, sorted by offset, never overlapping */
+    bool init;         /* base is known */
+    bool fin;          /* a FIN was seen at fin_off */
+    uint32_t base;     /* sequence number of stream offset 0 */
+    uint64_t next;     /* offset of the next byte expected (delivered or skipped so far) */
+    uint64_t fin_off;  /* offset the FIN occupies (= length of the stream) */
+    uint64_t acked;    /* the receiver acknowledged everything before this offset */
+    uint64_t buffered; /* payload bytes held in `ooo` */
+    uint32_t n_segs;   /* segments held in `ooo` */
+    pt_reasm_seg *ooo; /* out-of-order segments, sorted by offset, never overlapping */
 } pt_reasm;
 
 /* What one segment turned out to be. */
 typedef struct pt_reasm_result {
     uint64_t retransmit_bytes; /* bytes already delivered or buffered */
     uint64_t conflict_bytes;   /* of those, bytes that differed from the first copy */
+    uint64_t unseen_bytes;     /* acknowledged holes given up as gaps before it */
     bool buffered;             /* some of it arrived ahead of a hole */
     bool bogus;                /* implausible sequence number: dropped */
 } pt_reasm_result;
@@ -63,17 +65,23 @@ void pt_reasm_start(pt_reasm *r, uint32_t seq);
 int64_t pt_reasm_offset(const pt_reasm *r, uint32_t seq);
 
 /* A segment of `len` captured bytes at `seq` whose wire length was `wire_len` (>= len; the
- * tail cut by the snaplen becomes a gap). */
+ * tail cut by the snaplen becomes a gap). A segment that starts at or after the acknowledged
+ * point first gives up the acknowledged holes (the sender has moved on past them). */
 pt_reasm_result pt_reasm_segment(pt_reasm *r, const pt_reasm_env *env, uint32_t seq,
                                  const uint8_t *data, size_t len, size_t wire_len);
 
 /* The sender's FIN sits at `seq` (after any data in the same segment). */
 void pt_reasm_fin(pt_reasm *r, uint32_t seq);
 
-/* The receiver acknowledged everything before `ack`: a hole below it will never be filled
- * from this capture, so it becomes a gap. Returns the bytes acknowledged that the capture
- * never saw (0 when none). */
-uint64_t pt_reasm_ack(pt_reasm *r, const pt_reasm_env *env, uint32_t ack);
+/* The receiver acknowledged everything before `ack`. A hole below that point will not be
+ * filled from this capture, but it is only given up (pt_reasm_resolve) once traffic shows
+ * the ACK was not merely captured ahead of the data: the sender sends past it, the receiver
+ * sends data of its own, a cap is reached, or the flow ends. */
+void pt_reasm_ack(pt_reasm *r, uint32_t ack);
+
+/* Turn the acknowledged holes into gaps and deliver what follows them. Returns the bytes
+ * acknowledged that the capture never saw (0 when none). */
+uint64_t pt_reasm_resolve(pt_reasm *r, const pt_reasm_env *env);
 
 /* Deliver everything buffered, with gaps for the holes (and for missing bytes before a
  * FIN); used when the flow ends. */

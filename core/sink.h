@@ -16,11 +16,11 @@
 #include "events.h"
 
 /* Defaults of the limits enforced by the sinks (each is an option and a config key). */
-#define PT_SINK_TEXT_MAX_BYTES_DEFAULT   256         /* longest value shown before shortening */
-#define PT_SINK_STDIO_BUFFER_DEFAULT     (64 * 1024) /* stdio buffer of text/json sinks */
-#define PT_SINK_REDIS_QUEUE_BYTES_DEFAULT (8u << 20) /* queued, not yet sent commands */
-#define PT_SINK_REDIS_RECONNECT_MS_DEFAULT 1000      /* wait between connection attempts */
-#define PT_SINK_REDIS_TIMEOUT_MS_DEFAULT 2000        /* connect and I/O timeout */
+#define PT_SINK_TEXT_MAX_BYTES_DEFAULT     256         /* longest value shown before shortening */
+#define PT_SINK_STDIO_BUFFER_DEFAULT       (64 * 1024) /* stdio buffer of text/json sinks */
+#define PT_SINK_REDIS_QUEUE_BYTES_DEFAULT  (8u << 20)  /* queued, not yet sent commands */
+#define PT_SINK_REDIS_RECONNECT_MS_DEFAULT 1000        /* wait between connection attempts */
+#define PT_SINK_REDIS_TIMEOUT_MS_DEFAULT   2000        /* connect and I/O timeout */
 
 /* A text line being rendered (the opaque pt_text of plugin.h). */
 struct pt_text {
@@ -35,6 +35,9 @@ typedef struct pt_sink_ops {
     const char *type; /* "text", "json", "redis" */
     void (*write)(pt_sink *s, const pt_envelope *env, const pt_event *ev);
     void (*flush)(pt_sink *s);
+    /* Optional: last delivery and stop background work (idempotent); counters are final
+     * afterwards. Writes after it are dropped and counted. */
+    void (*finish)(pt_sink *s);
     void (*free)(pt_sink *s);
 } pt_sink_ops;
 
@@ -64,11 +67,11 @@ pt_sink *pt_sink_json_new(const pt_sink_file_config *cfg, GError **error);
 
 /* Options of the redis sink. */
 typedef struct pt_sink_redis_config {
-    const char *url;           /* redis://HOST[:PORT][/STREAM]; default port 6379, stream "pcaptrace" */
-    uint64_t queue_bytes;      /* 0 = default */
-    uint64_t maxlen;           /* XADD MAXLEN ~ N; 0 = unbounded stream */
-    uint32_t reconnect_ms;     /* 0 = default */
-    uint32_t timeout_ms;       /* 0 = default */
+    const char *url;       /* redis://HOST[:PORT][/STREAM]; default port 6379, stream "pcaptrace" */
+    uint64_t queue_bytes;  /* 0 = default */
+    uint64_t maxlen;       /* XADD MAXLEN ~ N; 0 = unbounded stream */
+    uint32_t reconnect_ms; /* 0 = default */
+    uint32_t timeout_ms;   /* 0 = default */
 } pt_sink_redis_config;
 
 pt_sink *pt_sink_redis_new(const pt_sink_redis_config *cfg, GError **error);

@@ -25,11 +25,11 @@ typedef struct json_sink {
 
 static void put_key(GString *out, const char *name, const char *suffix)
 {
-    g_string_append_len(out, ",\"", 2);
+    pt_buf_append_lit(out, ",\"");
     pt_escape_json(out, (const uint8_t *)name, strlen(name));
     if (suffix)
         g_string_append(out, suffix);
-    g_string_append_len(out, "\":", 2);
+    pt_buf_append_lit(out, "\":");
 }
 
 static void put_str(GString *out, const char *s)
@@ -65,7 +65,7 @@ static void put_full_len(GString *out, const pt_field *f)
     size_t n = span_len(&f->v.str);
     if (f->v.str.full_len > n) {
         put_key(out, f->name, "_full_len");
-        g_string_append_printf(out, "%" PRIu64, f->v.str.full_len);
+        pt_escape_u64(out, f->v.str.full_len);
     }
 }
 
@@ -75,10 +75,14 @@ static void put_ts(GString *out, const pt_time *ts)
     uint32_t usec = (ts->nsec % 1000000000u) / 1000u;
     if (sec < 0 && usec > 0) {
         /* -2.5 s is sec=-3, nsec=0.5e9: print the magnitude. */
-        g_string_append_printf(out, "-%" PRId64 ".%06u", -(sec + 1), 1000000u - usec);
+        g_string_append_c(out, '-');
+        pt_escape_u64(out, (uint64_t)(-(sec + 1)));
+        usec = 1000000u - usec;
     } else {
-        g_string_append_printf(out, "%" PRId64 ".%06u", sec, usec);
+        pt_escape_i64(out, sec);
     }
+    g_string_append_c(out, '.');
+    pt_escape_digits(out, usec, 6);
 }
 
 static void put_list(GString *out, const pt_field *f)
@@ -100,7 +104,7 @@ static void put_list(GString *out, const pt_field *f)
             if (i)
                 g_string_append_c(out, ',');
             if (pt_escape_utf8_valid(items[i].ptr, span_len(&items[i])))
-                g_string_append_len(out, "null", 4);
+                pt_buf_append_lit(out, "null");
             else
                 put_b64(out, &items[i]);
         }
@@ -108,7 +112,7 @@ static void put_list(GString *out, const pt_field *f)
     }
     if (f->v.list.total > count) {
         put_key(out, f->name, "_total");
-        g_string_append_printf(out, "%" PRIu64, f->v.list.total);
+        pt_escape_u64(out, f->v.list.total);
     }
 }
 
@@ -128,17 +132,17 @@ static void put_field(GString *out, const pt_field *f)
         put_full_len(out, f);
         break;
     case PT_FIELD_INT:
-        g_string_append_printf(out, "%" PRId64, f->v.i);
+        pt_escape_i64(out, f->v.i);
         break;
     case PT_FIELD_UINT:
-        g_string_append_printf(out, "%" PRIu64, f->v.u);
+        pt_escape_u64(out, f->v.u);
         break;
     case PT_FIELD_DOUBLE:
         if (isfinite(f->v.d)) {
             char num[G_ASCII_DTOSTR_BUF_SIZE];
             g_string_append(out, g_ascii_formatd(num, sizeof num, "%.17g", f->v.d));
         } else {
-            g_string_append_len(out, "null", 4);
+            pt_buf_append_lit(out, "null");
         }
         break;
     case PT_FIELD_BOOL:
@@ -149,26 +153,28 @@ static void put_field(GString *out, const pt_field *f)
         break;
     case PT_FIELD_NULL:
     default:
-        g_string_append_len(out, "null", 4);
+        pt_buf_append_lit(out, "null");
         break;
     }
 }
 
 void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *ev)
 {
-    char ep[PT_ENDPOINT_STRLEN];
-    g_string_append_len(out, "{\"ts\":", 6);
+    /* Renders happen on one thread at a time per thread: cache per thread. */
+    static _Thread_local pt_endpoint_cache cc, sc;
+    pt_buf_append_lit(out, "{\"ts\":");
     put_ts(out, &ev->ts);
-    g_string_append_len(out, ",\"flow\":", 8);
+    pt_buf_append_lit(out, ",\"flow\":");
     put_str(out, env->flow_id ? env->flow_id : "");
-    g_string_append_len(out, ",\"proto\":", 9);
+    pt_buf_append_lit(out, ",\"proto\":");
     put_str(out, env->proto ? env->proto : "");
-    g_string_append_len(out, ",\"event\":", 9);
+    pt_buf_append_lit(out, ",\"event\":");
     put_str(out, ev->kind ? ev->kind : "");
-    g_string_append_len(out, ",\"client\":", 10);
-    put_str(out, env->client ? pt_endpoint_format(env->client, ep) : "");
-    g_string_append_len(out, ",\"server\":", 10);
-    put_str(out, env->server ? pt_endpoint_format(env->server, ep) : "");
+    pt_buf_append_lit(out, ",\"client\":\"");
+    pt_escape_endpoint(out, env->client, &cc);
+    pt_buf_append_lit(out, "\",\"server\":\"");
+    pt_escape_endpoint(out, env->server, &sc);
+    g_string_append_c(out, '"');
     for (size_t i = 0; i < ev->n_fields; i++)
         if (ev->fields[i].name)
             put_field(out, &ev->fields[i]);
@@ -204,7 +210,7 @@ static void json_free(pt_sink *s)
     g_free(j);
 }
 
-static const pt_sink_ops json_ops = {"json", json_write, json_flush, json_free};
+static const pt_sink_ops json_ops = {"json", json_write, json_flush, NULL, json_free};
 
 pt_sink *pt_sink_json_new(const pt_sink_file_config *cfg, GError **error)
 {

@@ -5,9 +5,10 @@
  * A slow or dead server never stops capture: the capture thread renders the command into a
  * bounded queue (queue_bytes) and returns; when the queue is full the event is dropped and
  * counted. The sender thread takes the whole queue at once (double buffering, so the capture
- * thread never waits on the network), pipelines it, and reads one reply per command. A lost
- * connection drops the commands in flight (counted) and is retried every reconnect_ms. At exit
- * the queue is sent once more, bounded by timeout_ms. */
+ * thread never waits on the network), pipelines it, and reads one reply per command. While the
+ * server is unreachable the queue is kept (up to its bound) and the connection retried every
+ * reconnect_ms; a connection lost mid-batch drops the commands in flight (counted). At exit
+ * the queue is sent once more, bounded by timeout_ms; what cannot be sent is counted. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <hiredis/hiredis.h>
 
 #include "addr.h"
+#include "escape.h"
 #include "sink.h"
 
 #define PT_REDIS_ERROR (pt_redis_sink_error_quark())
@@ -65,7 +67,7 @@ static void count(uint64_t *c, uint64_t n)
 
 static void resp_bulk(GString *out, const char *p, size_t n)
 {
-    g_string_append_printf(out, "$%zu\r\n", n);
+    pt_escape_printf(out, "$%zu\r\n", n);
     g_string_append_len(out, p, (gssize)n);
     g_string_append_len(out, "\r\n", 2);
 }
@@ -86,7 +88,7 @@ static void render_command(redis_sink *r, const pt_envelope *env, const pt_event
     char ep_c[PT_ENDPOINT_STRLEN], ep_s[PT_ENDPOINT_STRLEN], ts[40], ml[24];
     snprintf(ts, sizeof ts, "%" PRId64 ".%06u", ev->ts.sec, (ev->ts.nsec % 1000000000u) / 1000u);
     int argc = 3 + 14 + (r->maxlen ? 3 : 0);
-    g_string_append_printf(c, "*%d\r\n", argc);
+    pt_escape_printf(c, "*%d\r\n", argc);
     resp_str(c, "XADD");
     resp_str(c, r->stream);
     if (r->maxlen) {
@@ -219,6 +221,8 @@ static void send_batch(redis_sink *r, uint64_t n)
     }
 }
 
+/* The sender: while the server is unreachable the queue stays where it is (the capture
+ * thread drops and counts what does not fit); once connected it takes the whole queue. */
 static gpointer sender_main(gpointer data)
 {
     redis_sink *r = data;
@@ -230,17 +234,21 @@ static gpointer sender_main(gpointer data)
         }
         bool stop = r->stop;
         r->flush_asked = false;
-        GString *t = r->pending;
-        r->pending = r->sending;
-        r->sending = t;
-        uint64_t n = r->pending_count;
-        r->pending_count = 0;
         g_mutex_unlock(&r->lock);
         if (stop)
             r->next_connect = 0; /* one last attempt at exit */
-        if (n)
-            send_batch(r, n);
-        g_string_truncate(r->sending, 0);
+        if (ensure_connected(r)) {
+            g_mutex_lock(&r->lock);
+            GString *t = r->pending;
+            r->pending = r->sending;
+            r->sending = t;
+            uint64_t n = r->pending_count;
+            r->pending_count = 0;
+            g_mutex_unlock(&r->lock);
+            if (n)
+                send_batch(r, n);
+            g_string_truncate(r->sending, 0);
+        }
         if (stop)
             break;
     }
@@ -250,14 +258,27 @@ static gpointer sender_main(gpointer data)
     return NULL;
 }
 
-static void redis_free(pt_sink *s)
+static void redis_finish(pt_sink *s)
 {
     redis_sink *r = (redis_sink *)s;
+    if (!r->thread)
+        return;
     g_mutex_lock(&r->lock);
     r->stop = true;
     g_mutex_unlock(&r->lock);
     g_cond_signal(&r->wake);
     g_thread_join(r->thread);
+    r->thread = NULL;
+    /* Nobody sends any more: what is still queued is lost. */
+    count(&s->stats.dropped, r->pending_count);
+    r->pending_count = 0;
+    r->queue_bytes = 0;
+}
+
+static void redis_free(pt_sink *s)
+{
+    redis_sink *r = (redis_sink *)s;
+    redis_finish(s);
     g_mutex_clear(&r->lock);
     g_cond_clear(&r->wake);
     g_string_free(r->pending, TRUE);
@@ -269,7 +290,7 @@ static void redis_free(pt_sink *s)
     g_free(r);
 }
 
-static const pt_sink_ops redis_ops = {"redis", redis_write, redis_flush, redis_free};
+static const pt_sink_ops redis_ops = {"redis", redis_write, redis_flush, redis_finish, redis_free};
 
 /* Parse redis://HOST[:PORT][/STREAM]; HOST may be [IPv6]. */
 static bool parse_url(const char *url, char **host, int *port, char **stream, GError **error)

@@ -46,7 +46,9 @@ static void put_time(GString *out, const pt_time *ts)
         tod.sec = ts->sec;
         tod.valid = true;
     }
-    g_string_append_printf(out, "%s.%06u", tod.hms, (ts->nsec % 1000000000u) / 1000u);
+    g_string_append(out, tod.hms);
+    g_string_append_c(out, '.');
+    pt_escape_digits(out, (ts->nsec % 1000000000u) / 1000u, 6);
 }
 
 static void put_value(pt_text *t, const pt_field *f)
@@ -61,17 +63,20 @@ static void put_value(pt_text *t, const pt_field *f)
         size_t n = f->v.str.ptr ? f->v.str.len : 0;
         size_t max = t->max_bytes / 2 ? t->max_bytes / 2 : 1;
         uint64_t full = f->v.str.full_len > n ? f->v.str.full_len : n;
-        for (size_t i = 0; i < n && i < max; i++)
-            g_string_append_printf(out, "%02x", f->v.str.ptr[i]);
+        for (size_t i = 0; i < n && i < max; i++) {
+            static const char hx[] = "0123456789abcdef";
+            char h[2] = {hx[f->v.str.ptr[i] >> 4], hx[f->v.str.ptr[i] & 15]};
+            g_string_append_len(out, h, 2);
+        }
         if (full > (n < max ? n : max))
-            g_string_append_printf(out, "\xe2\x80\xa6(%" PRIu64 " bytes)", full);
+            pt_escape_printf(out, "\xe2\x80\xa6(%" PRIu64 " bytes)", full);
         break;
     }
     case PT_FIELD_INT:
-        g_string_append_printf(out, "%" PRId64, f->v.i);
+        pt_escape_i64(out, f->v.i);
         break;
     case PT_FIELD_UINT:
-        g_string_append_printf(out, "%" PRIu64, f->v.u);
+        pt_escape_u64(out, f->v.u);
         break;
     case PT_FIELD_DOUBLE: {
         char num[G_ASCII_DTOSTR_BUF_SIZE];
@@ -93,8 +98,8 @@ static void put_value(pt_text *t, const pt_field *f)
             pt_text_span(t, f->v.list.items[i], 0, true);
         }
         if (f->v.list.total > count)
-            g_string_append_printf(out, "%s\xe2\x80\xa6(%" PRIu64 " items)", count ? " " : "",
-                                   f->v.list.total);
+            pt_escape_printf(out, "%s\xe2\x80\xa6(%" PRIu64 " items)", count ? " " : "",
+                             f->v.list.total);
         g_string_append_c(out, ']');
         break;
     }
@@ -110,11 +115,10 @@ static void put_fields(pt_text *t, const pt_envelope *env, const pt_event *ev)
 {
     GString *out = t->buf;
     if (t->color)
-        g_string_append_printf(out, COLOR_PROTO "%s" COLOR_OFF " " COLOR_EVENT "%s" COLOR_OFF,
-                               env->proto ? env->proto : "", ev->kind ? ev->kind : "");
+        pt_escape_printf(out, COLOR_PROTO "%s" COLOR_OFF " " COLOR_EVENT "%s" COLOR_OFF,
+                         env->proto ? env->proto : "", ev->kind ? ev->kind : "");
     else
-        g_string_append_printf(out, "%s %s", env->proto ? env->proto : "",
-                               ev->kind ? ev->kind : "");
+        pt_escape_printf(out, "%s %s", env->proto ? env->proto : "", ev->kind ? ev->kind : "");
     for (size_t i = 0; i < ev->n_fields; i++) {
         const pt_field *f = &ev->fields[i];
         if (!f->name)
@@ -129,15 +133,17 @@ static void put_fields(pt_text *t, const pt_envelope *env, const pt_event *ev)
 void pt_sink_text_render(pt_text *t, const pt_envelope *env, const pt_event *ev)
 {
     GString *out = t->buf;
-    char c[PT_ENDPOINT_STRLEN], s[PT_ENDPOINT_STRLEN];
+    static _Thread_local pt_endpoint_cache cc, sc;
     if (t->color)
         g_string_append(out, COLOR_DIM);
     put_time(out, &ev->ts);
     if (t->color)
         g_string_append(out, COLOR_OFF);
-    g_string_append_printf(out, " %s -> %s ",
-                           env->client ? pt_endpoint_format(env->client, c) : "-",
-                           env->server ? pt_endpoint_format(env->server, s) : "-");
+    g_string_append_c(out, ' ');
+    pt_escape_endpoint(out, env->client, &cc);
+    pt_buf_append_lit(out, " -> ");
+    pt_escape_endpoint(out, env->server, &sc);
+    g_string_append_c(out, ' ');
     size_t before = out->len;
     if (env->format_text)
         env->format_text(env->format_ctx, ev, t);
@@ -178,7 +184,7 @@ static void text_free(pt_sink *s)
     g_free(ts);
 }
 
-static const pt_sink_ops text_ops = {"text", text_write, text_flush, text_free};
+static const pt_sink_ops text_ops = {"text", text_write, text_flush, NULL, text_free};
 
 pt_sink *pt_sink_text_new(const pt_sink_file_config *cfg, GError **error)
 {

@@ -47,6 +47,7 @@ typedef struct tcp_out {
 } tcp_out;
 
 static void tcp_end_flow(pt_tcp *t, pt_flow *f, pt_close_reason why, const pt_time *ts);
+static void tcp_resolve(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_time *ts);
 
 static void tcp_out_data(void *ctx, const uint8_t *data, size_t len)
 {
@@ -214,6 +215,7 @@ static void tcp_end_flow(pt_tcp *t, pt_flow *f, pt_close_reason why, const pt_ti
         tcp_out o = {t, f, (pt_dir)d, ts};
         pt_reasm_env env = tcp_env(&o);
         if (f->started) {
+            tcp_resolve(t, f, (pt_dir)d, ts);
             pt_reasm_flush(&f->rs[d], &env);
         }
         pt_reasm_clear(&f->rs[d], &env);
@@ -401,17 +403,30 @@ static void tcp_on_ack(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_packet *pkt)
         f->peer_ack_ok[peer] = true;
         return;
     }
-    if (!f->started) {
+    pt_reasm_ack(r, pkt->ack);
+}
+
+/* Count acknowledged bytes the capture never saw (and explain them once). */
+static void tcp_unseen(pt_tcp *t, pt_flow *f, pt_dir dir, uint64_t unseen)
+{
+    if (unseen == 0) {
         return;
     }
-    tcp_out o = {t, f, peer, &pkt->ts};
-    pt_reasm_env env = tcp_env(&o);
-    uint64_t unseen = pt_reasm_ack(r, &env, pkt->ack);
-    if (unseen > 0) {
-        fi->dir[peer].unseen_acks++;
-        t->st.unseen_acks++;
-        tcp_hint_unseen(t, f, unseen);
+    f->info.dir[dir].unseen_acks++;
+    t->st.unseen_acks++;
+    tcp_hint_unseen(t, f, unseen);
+}
+
+/* The acknowledged holes of `dir` become gaps now. */
+static void tcp_resolve(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_time *ts)
+{
+    pt_reasm *r = &f->rs[dir];
+    if (r->acked <= r->next) {
+        return;
     }
+    tcp_out o = {t, f, dir, ts};
+    pt_reasm_env env = tcp_env(&o);
+    tcp_unseen(t, f, dir, pt_reasm_resolve(r, &env));
 }
 
 /* First bytes of a direction without a SYN: start at this segment, or at the peer's ACK
@@ -437,6 +452,8 @@ static void tcp_on_payload(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_packet *p
         tcp_start_dir(t, f, dir, seq);
     }
     tcp_start(t, f, &pkt->ts);
+    /* The receiver of the other direction talks: what it acknowledged is settled. */
+    tcp_resolve(t, f, (pt_dir)(1 - dir), &pkt->ts);
     size_t wire =
         pkt->payload_wire_len > pkt->payload_len ? pkt->payload_wire_len : pkt->payload_len;
     if (f->mss[dir] != 0 && wire > f->mss[dir]) {
@@ -445,6 +462,7 @@ static void tcp_on_payload(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_packet *p
     tcp_out o = {t, f, dir, &pkt->ts};
     pt_reasm_env env = tcp_env(&o);
     pt_reasm_result res = pt_reasm_segment(r, &env, seq, pkt->payload, pkt->payload_len, wire);
+    tcp_unseen(t, f, dir, res.unseen_bytes);
     if (res.bogus) {
         t->st.bogus_segments++;
         return;
@@ -572,6 +590,11 @@ void pt_tcp_packet(pt_tcp *t, const pt_packet *pkt)
         pt_reasm_fin(&f->rs[dir], seq + (uint32_t)wire);
         f->fin[dir] = true;
         fi->saw_fin[dir] = true;
+    }
+    if (f->fin[0] && f->fin[1]) {
+        /* Both sides sent their FIN past any acknowledged hole: those holes are settled. */
+        tcp_resolve(t, f, PT_DIR_TO_SERVER, &pkt->ts);
+        tcp_resolve(t, f, PT_DIR_TO_CLIENT, &pkt->ts);
     }
     if (f->fin[0] && f->fin[1] && pt_reasm_done(&f->rs[0]) && pt_reasm_done(&f->rs[1])) {
         tcp_close_flow(t, f, PT_CLOSE_FIN, &pkt->ts);

@@ -41,11 +41,11 @@ typedef struct pt_flow_info {
     int64_t rtt_us;          /* SYN -> SYN/ACK -> ACK, -1 if not measured */
     pt_tcp_dir_stats dir[2]; /* indexed by pt_dir */
     /* appended by the tcp stage */
-    int64_t rtt_server_us;   /* SYN -> SYN/ACK as seen by the capture, -1 if not measured */
-    int64_t rtt_client_us;   /* SYN/ACK -> ACK as seen by the capture, -1 if not measured */
-    uint32_t syn_retries;    /* SYNs sent again with the same ISN */
-    bool saw_fin[2];         /* FIN seen in that direction */
-    bool saw_rst;            /* ended by a RST */
+    int64_t rtt_server_us; /* SYN -> SYN/ACK as seen by the capture, -1 if not measured */
+    int64_t rtt_client_us; /* SYN/ACK -> ACK as seen by the capture, -1 if not measured */
+    uint32_t syn_retries;  /* SYNs sent again with the same ISN */
+    bool saw_fin[2];       /* FIN seen in that direction */
+    bool saw_rst;          /* ended by a RST */
 } pt_flow_info;
 
 /* Callbacks from the tracker. `user` is the consumer's per-flow slot (NULL at start). */
@@ -100,10 +100,10 @@ typedef struct pt_tcp_stats {
     uint64_t buffered_bytes, buffered_bytes_peak;
     uint64_t unseen_acks;
     /* appended by the tcp stage */
-    uint64_t packets;         /* TCP packets fed */
-    uint64_t ignored;         /* not TCP, or a stray RST for no known flow */
-    uint64_t bogus_segments;  /* sequence numbers too far from the stream to be real */
-    uint64_t late_packets;    /* swallowed by a closed flow */
+    uint64_t packets;           /* TCP packets fed */
+    uint64_t ignored;           /* not TCP, or a stray RST for no known flow */
+    uint64_t bogus_segments;    /* sequence numbers too far from the stream to be real */
+    uint64_t late_packets;      /* swallowed by a closed flow */
     uint64_t oversize_segments; /* payload larger than the receiver's MSS (offload) */
     uint64_t flows_peak;        /* most flows (open + closed) held at once */
 } pt_tcp_stats;
@@ -118,12 +118,12 @@ void pt_tcp_set_events(pt_tcp *t, struct pt_events *bus, bool verbose);
  * pt_tcp_option_entries(cfg) to the program's GOptionContext, parse, then turn it into
  * limits with pt_tcp_config_limits() (which rejects impossible values). */
 typedef struct pt_tcp_config {
-    gboolean verbose;          /* --tcp-verbose */
-    gdouble idle_timeout_s;    /* --idle-timeout SECONDS */
-    gint64 max_flows;          /* --max-flows N */
-    gint64 max_buffer_mib;     /* --max-buffer MiB */
+    gboolean verbose;           /* --tcp-verbose */
+    gdouble idle_timeout_s;     /* --idle-timeout SECONDS */
+    gint64 max_flows;           /* --max-flows N */
+    gint64 max_buffer_mib;      /* --max-buffer MiB */
     gint64 max_flow_buffer_kib; /* --max-flow-buffer KiB */
-    gint64 max_flow_segments;  /* --max-flow-segments N */
+    gint64 max_flow_segments;   /* --max-flow-segments N */
 } pt_tcp_config;
 
 void pt_tcp_config_init(pt_tcp_config *cfg);

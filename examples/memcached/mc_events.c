@@ -5,7 +5,7 @@
 #include "memcached.h"
 
 /* Most fields in one event. */
-#define MC_MAX_FIELDS 14
+#define MC_MAX_FIELDS 16
 
 static pt_span shown(const mc_plugin *p, pt_span s)
 {
@@ -23,6 +23,7 @@ static size_t key_fields(mc_stream *ms, const mc_request *r, pt_field *f)
     f[n++] = nk > 0 ? PT_F_STR("key", ms->spans[0]) : PT_F_NULL("key");
     if (r->cmd != NULL && r->cmd->cls == MC_RETRIEVAL) {
         f[n++] = PT_F_LIST("keys", ms->spans, nk, r->keys_total);
+        f[n++] = PT_F_UINT("key_count", r->keys_total);
     }
     return n;
 }
@@ -65,8 +66,7 @@ void mc_emit_command(mc_stream *ms, const mc_request *r, pt_span result, const p
     ms->p->host->emit(ms->s, "command", &r->ts, f, n);
 }
 
-void mc_emit_unanswered(mc_stream *ms, const mc_request *r, const char *reason,
-                        const pt_time *ts)
+void mc_emit_unanswered(mc_stream *ms, const mc_request *r, const char *reason, const pt_time *ts)
 {
     pt_field f[MC_MAX_FIELDS];
     size_t n = 0;
@@ -110,8 +110,9 @@ static bool has_str(const pt_field *f)
 /* Longest key or message shown in a text line. */
 #define MC_TEXT_MAX 64
 
-/* "get a b c -> END 2/3 hits 120 bytes 85us", "set k 5 bytes -> STORED 40us",
- * "delete k (noreply)", "get k unanswered (fin)", "parse error (request): reason ..." */
+/* "get a b c -> END 2/3 hits 120 bytes 85us", "set k -> STORED 5 bytes 40us",
+ * "stats -> END 70 lines 74us", "delete k (noreply)", "get k unanswered (fin)",
+ * "parse error (request): reason \"line\"" */
 void mc_format_text(void *plugin_state, const pt_event *ev, pt_text *out)
 {
     const pt_host *h = ((mc_plugin *)plugin_state)->host;
@@ -124,8 +125,7 @@ void mc_format_text(void *plugin_state, const pt_event *ev, pt_text *out)
             h->text_printf(out, " (%.*s)", (int)dir->v.str.len, (const char *)dir->v.str.ptr);
         }
         if (has_str(reason)) {
-            h->text_printf(out, ": %.*s", (int)reason->v.str.len,
-                           (const char *)reason->v.str.ptr);
+            h->text_printf(out, ": %.*s", (int)reason->v.str.len, (const char *)reason->v.str.ptr);
         }
         if (has_str(line)) {
             h->text_printf(out, " ");
@@ -154,8 +154,7 @@ void mc_format_text(void *plugin_state, const pt_event *ev, pt_text *out)
         const pt_field *reason = field(ev, "reason");
         h->text_printf(out, " unanswered");
         if (has_str(reason)) {
-            h->text_printf(out, " (%.*s)", (int)reason->v.str.len,
-                           (const char *)reason->v.str.ptr);
+            h->text_printf(out, " (%.*s)", (int)reason->v.str.len, (const char *)reason->v.str.ptr);
         }
         return;
     }
@@ -167,12 +166,14 @@ void mc_format_text(void *plugin_state, const pt_event *ev, pt_text *out)
         if (bytes != NULL && bytes->v.u > 0) {
             h->text_printf(out, " %llu bytes", (unsigned long long)bytes->v.u);
         }
-        h->text_printf(out, " (noreply)");
+        const pt_field *noreply = field(ev, "noreply");
+        bool nr = noreply != NULL && noreply->type == PT_FIELD_BOOL && noreply->v.b;
+        h->text_printf(out, nr ? " (noreply)" : " (no response)");
         return;
     }
     bool color = h->text_color(out);
-    bool bad = result->v.str.len >= 5 && memcmp(result->v.str.ptr + result->v.str.len - 5,
-                                                "ERROR", 5) == 0;
+    bool bad = result->v.str.len >= 5 &&
+               memcmp(result->v.str.ptr + result->v.str.len - 5, "ERROR", 5) == 0;
     h->text_printf(out, " -> %s", color && bad ? "\x1b[31m" : "");
     if (value != NULL && value->type == PT_FIELD_UINT) {
         h->text_printf(out, "%llu", (unsigned long long)value->v.u);
@@ -190,6 +191,10 @@ void mc_format_text(void *plugin_state, const pt_event *ev, pt_text *out)
     }
     if (bytes != NULL && bytes->v.u > 0) {
         h->text_printf(out, " %llu bytes", (unsigned long long)bytes->v.u);
+    }
+    const pt_field *lines = field(ev, "lines");
+    if (lines != NULL && lines->type == PT_FIELD_UINT) {
+        h->text_printf(out, " %llu lines", (unsigned long long)lines->v.u);
     }
     if (lat != NULL && lat->type == PT_FIELD_INT) {
         h->text_printf(out, " %lldus", (long long)lat->v.i);

@@ -6,38 +6,22 @@
 
 /* Every command memcached 1.6 knows, with how it is answered. */
 static const mc_command commands[] = {
-    {"get", MC_RETRIEVAL, 1, 1},
-    {"gets", MC_RETRIEVAL, 1, 1},
-    {"gat", MC_RETRIEVAL, 2, 2},
-    {"gats", MC_RETRIEVAL, 2, 2},
-    {"set", MC_STORAGE, 1, 4},
-    {"add", MC_STORAGE, 1, 4},
-    {"replace", MC_STORAGE, 1, 4},
-    {"append", MC_STORAGE, 1, 4},
-    {"prepend", MC_STORAGE, 1, 4},
-    {"cas", MC_STORAGE, 1, 5},
-    {"delete", MC_SIMPLE, 1, 1},
-    {"incr", MC_SIMPLE, 1, 2},
-    {"decr", MC_SIMPLE, 1, 2},
-    {"touch", MC_SIMPLE, 1, 2},
-    {"version", MC_SIMPLE, 0, 0},
-    {"flush_all", MC_SIMPLE, 0, 0},
-    {"verbosity", MC_SIMPLE, 0, 1},
-    {"cache_memlimit", MC_SIMPLE, 0, 1},
-    {"shutdown", MC_SIMPLE, 0, 0},
-    {"slabs", MC_SIMPLE, 0, 1},
-    {"lru", MC_SIMPLE, 0, 1},
-    {"extstore", MC_SIMPLE, 0, 1},
-    {"watch", MC_SIMPLE, 0, 0},
-    {"misbehave", MC_SIMPLE, 0, 0},
-    {"stats", MC_MULTI, 0, 0},
-    {"lru_crawler", MC_MULTI, 0, 1},
-    {"quit", MC_QUIT, 0, 0},
-    {"mg", MC_META_GET, 1, 1},
-    {"ms", MC_META_SET, 1, 2},
-    {"md", MC_META, 1, 1},
-    {"ma", MC_META, 1, 1},
-    {"me", MC_META, 1, 1},
+    {"get", MC_RETRIEVAL, 1, 1},    {"gets", MC_RETRIEVAL, 1, 1},
+    {"gat", MC_RETRIEVAL, 2, 2},    {"gats", MC_RETRIEVAL, 2, 2},
+    {"set", MC_STORAGE, 1, 4},      {"add", MC_STORAGE, 1, 4},
+    {"replace", MC_STORAGE, 1, 4},  {"append", MC_STORAGE, 1, 4},
+    {"prepend", MC_STORAGE, 1, 4},  {"cas", MC_STORAGE, 1, 5},
+    {"delete", MC_SIMPLE, 1, 1},    {"incr", MC_SIMPLE, 1, 2},
+    {"decr", MC_SIMPLE, 1, 2},      {"touch", MC_SIMPLE, 1, 2},
+    {"version", MC_SIMPLE, 0, 0},   {"flush_all", MC_SIMPLE, 0, 0},
+    {"verbosity", MC_SIMPLE, 0, 1}, {"cache_memlimit", MC_SIMPLE, 0, 1},
+    {"shutdown", MC_SIMPLE, 0, 0},  {"slabs", MC_SIMPLE, 0, 1},
+    {"lru", MC_SIMPLE, 0, 1},       {"extstore", MC_SIMPLE, 0, 1},
+    {"watch", MC_SIMPLE, 0, 0},     {"misbehave", MC_SIMPLE, 0, 0},
+    {"stats", MC_MULTI, 0, 0},      {"lru_crawler", MC_MULTI, 0, 1},
+    {"quit", MC_QUIT, 0, 0},        {"mg", MC_META_GET, 1, 1},
+    {"ms", MC_META_SET, 1, 2},      {"md", MC_META, 1, 1},
+    {"ma", MC_META, 1, 1},          {"me", MC_META, 1, 1},
     {"mn", MC_META, 0, 0},
 };
 
@@ -122,10 +106,9 @@ bool mc_key_valid(mc_token tok)
 
 mc_resp mc_response_kind(const mc_line *l)
 {
-    static const char *const status[] = {"STORED",   "NOT_STORED", "EXISTS",  "NOT_FOUND",
-                                         "DELETED",  "TOUCHED",    "OK",      "RESET",
-                                         "BUSY",     "BADCLASS",   "NOSPARE", "NOTFULL",
-                                         "UNSAFE",   "SAME"};
+    static const char *const status[] = {"STORED",  "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED",
+                                         "TOUCHED", "OK",         "RESET",  "BUSY",      "BADCLASS",
+                                         "NOSPARE", "NOTFULL",    "UNSAFE", "SAME"};
     static const char *const meta[] = {"HD", "EN", "NF", "NS", "EX", "MN", "ME"};
     if (l->n == 0) {
         return MC_R_UNKNOWN;

@@ -62,15 +62,15 @@ bool mc_key_valid(mc_token tok);
 
 /* Kinds of response line. */
 typedef enum mc_resp {
-    MC_R_VALUE,      /* VALUE <key> <flags> <bytes> [<cas>]: data block follows */
-    MC_R_END,        /* END */
-    MC_R_STATUS,     /* STORED NOT_STORED EXISTS NOT_FOUND DELETED TOUCHED OK RESET BUSY ... */
-    MC_R_NUMBER,     /* incr/decr result */
-    MC_R_VERSION,    /* VERSION x */
-    MC_R_ERROR,      /* ERROR, CLIENT_ERROR msg, SERVER_ERROR msg */
-    MC_R_INFO,       /* STAT ITEM PREFIX ... lines inside a multi-line answer */
-    MC_R_META_VA,    /* VA <size> <flags>*: data block follows */
-    MC_R_META,       /* HD EN NF NS EX MN ME */
+    MC_R_VALUE,   /* VALUE <key> <flags> <bytes> [<cas>]: data block follows */
+    MC_R_END,     /* END */
+    MC_R_STATUS,  /* STORED NOT_STORED EXISTS NOT_FOUND DELETED TOUCHED OK RESET BUSY ... */
+    MC_R_NUMBER,  /* incr/decr result */
+    MC_R_VERSION, /* VERSION x */
+    MC_R_ERROR,   /* ERROR, CLIENT_ERROR msg, SERVER_ERROR msg */
+    MC_R_INFO,    /* STAT ITEM PREFIX ... lines inside a multi-line answer */
+    MC_R_META_VA, /* VA <size> <flags>*: data block follows */
+    MC_R_META,    /* HD EN NF NS EX MN ME */
     MC_R_UNKNOWN
 } mc_resp;
 

@@ -229,8 +229,7 @@ static void skip_block(mc_dir *d, uint64_t bytes)
     d->end_seen = 0;
 }
 
-static pt_feed_result on_response(mc_stream *ms, const uint8_t *line, size_t len,
-                                  const pt_time *ts)
+static pt_feed_result on_response(mc_stream *ms, const uint8_t *line, size_t len, const pt_time *ts)
 {
     mc_dir *d = &ms->dir[PT_DIR_TO_CLIENT];
     mc_line l;
@@ -268,8 +267,7 @@ static pt_feed_result on_response(mc_stream *ms, const uint8_t *line, size_t len
         }
         ms->stray_responses++;
         if (!ms->gap_desync) {
-            mc_emit_parse_error(ms, PT_DIR_TO_CLIENT, "response without a request", line, len,
-                                ts);
+            mc_emit_parse_error(ms, PT_DIR_TO_CLIENT, "response without a request", line, len, ts);
             if (!ms->known && kind == MC_R_UNKNOWN) {
                 return PT_FEED_VIOLATION;
             }
@@ -333,8 +331,8 @@ static void block_done(mc_stream *ms, pt_dir dir, bool ok, const pt_time *ts)
     }
 }
 
-static pt_feed_result on_line(mc_stream *ms, pt_dir dir, const uint8_t *line, size_t len,
-                              bool cut, const pt_time *ts)
+static pt_feed_result on_line(mc_stream *ms, pt_dir dir, const uint8_t *line, size_t len, bool cut,
+                              const pt_time *ts)
 {
     if (len > 0 && line[len - 1] == '\r') {
         len--;
@@ -431,8 +429,11 @@ pt_feed_result mc_stream_data(mc_stream *ms, pt_dir dir, const uint8_t *data, si
         if (r != PT_FEED_OK) {
             return r;
         }
+        if (ms->release) {
+            return PT_FEED_RELEASE; /* what follows `watch`'s OK is a log stream */
+        }
     }
-    return ms->release ? PT_FEED_RELEASE : PT_FEED_OK;
+    return PT_FEED_OK;
 }
 
 void mc_stream_unanswered(mc_stream *ms, const char *reason, const pt_time *ts)

@@ -19,8 +19,7 @@ static const pt_option_spec mc_options[] = {
     {"max_pending", MC_STR(MC_DEFAULT_MAX_PENDING),
      "requests waiting for a response per connection; beyond, the oldest is reported "
      "unanswered"},
-    {"max_keys", MC_STR(MC_DEFAULT_MAX_KEYS),
-     "keys kept per multi-key get (all are counted)"},
+    {"max_keys", MC_STR(MC_DEFAULT_MAX_KEYS), "keys kept per multi-key get (all are counted)"},
     {"max_key_bytes", MC_STR(MC_DEFAULT_MAX_KEY), "bytes kept per key"},
     {"max_text_bytes", MC_STR(MC_DEFAULT_MAX_TEXT),
      "bytes of an error message or unparsable line put in an event"},

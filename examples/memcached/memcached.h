@@ -92,9 +92,9 @@ typedef struct mc_stream {
     mc_queue q;
     mc_request *cur; /* the queue's reserved tail slot: a request whose data is being read */
     bool complete_after_data; /* the response's data block completes the front request */
-    bool known;        /* a valid request or response was seen (else garbage = violation) */
-    bool gap_desync;   /* responses without a request are expected after a gap */
-    bool release;      /* `watch` was answered: the stream becomes a log stream */
+    bool known;               /* a valid request or response was seen (else garbage = violation) */
+    bool gap_desync;          /* responses without a request are expected after a gap */
+    bool release;             /* `watch` was answered: the stream becomes a log stream */
     uint64_t stray_responses;
     pt_span *spans; /* scratch for the keys list of one event (max_keys) */
 } mc_stream;
@@ -127,8 +127,7 @@ void mc_stream_unanswered(mc_stream *ms, const char *reason, const pt_time *ts);
  * `detail_name` (error message, version). */
 void mc_emit_command(mc_stream *ms, const mc_request *r, pt_span result, const pt_time *resp_ts,
                      const uint64_t *number, const char *detail_name, pt_span detail);
-void mc_emit_unanswered(mc_stream *ms, const mc_request *r, const char *reason,
-                        const pt_time *ts);
+void mc_emit_unanswered(mc_stream *ms, const mc_request *r, const char *reason, const pt_time *ts);
 void mc_emit_parse_error(mc_stream *ms, pt_dir dir, const char *reason, const uint8_t *line,
                          size_t len, const pt_time *ts);
 void mc_format_text(void *plugin_state, const pt_event *ev, pt_text *out);

@@ -16,6 +16,31 @@
  *   stream_gap(state, dir, n)     n bytes of that direction will never arrive: resync
  *   stream_close(state, reason)   the connection ended (or was released); free the state
  *   fini(plugin)                  once, at exit
+ *
+ * Guarantees the host gives a plugin:
+ *   - All callbacks run on one thread, one at a time; a plugin needs no locking.
+ *   - For one stream: stream_open first, then any mix of stream_data and stream_gap in
+ *     capture order (both directions interleaved as the packets came), then exactly one
+ *     stream_close, after which the stream state is never used again. stream_close is also
+ *     called when the plugin gave the stream up (PT_FEED_RELEASE or PT_FEED_VIOLATION).
+ *   - Bytes arrive in order and without duplicates (the core reassembles TCP); what was
+ *     lost is reported as a gap, never silently skipped. Chunk boundaries follow packets and
+ *     mean nothing: a parser must accept any split, down to one byte at a time.
+ *   - Every timestamp is the capture time of the packet that carried the bytes (or that
+ *     ended the stream). Compute latencies from these, never from the wall clock.
+ *   - Pointers handed to a callback (data, timestamps) are valid only during that call.
+ *
+ * What the host expects from a plugin:
+ *   - Bounded memory per stream whatever the input (every limit an option), no crash, no
+ *     hang, no read outside [data, data + len). Hostile bytes are a counted parse_error
+ *     event, or PT_FEED_VIOLATION when the stream is not the plugin's protocol at all.
+ *   - No global mutable state beyond what init() returns; no output of its own (use emit and
+ *     log); no symbols exported but pt_plugin_entry (build with -fvisibility=hidden).
+ *
+ * Building: include only <pcaptrace/plugin.h> (pkg-config `pcaptrace`, cflags only) and
+ * install the shared object into the `plugindir` pkg-config variable. Test it without the
+ * core with the mock host of <pcaptrace/testkit.h>. examples/memcached/ is a complete
+ * plugin and its README the step-by-step tutorial.
  */
 #ifndef PCAPTRACE_PLUGIN_H
 #define PCAPTRACE_PLUGIN_H
@@ -31,39 +56,45 @@
 extern "C" {
 #endif
 
-/* Bumped on any incompatible change; the loader requires an exact match. */
+/* Bumped on any incompatible change; the loader requires an exact match. Appending fields
+ * to pt_plugin or pt_host is not an incompatible change (see struct_size). */
 #define PT_PLUGIN_ABI 1
 
-/* Answer of probe(). */
+/* Answer of probe(). A stream nobody claims within the host's probe limit (bytes and
+ * turns, `--probe-max-bytes`) stays with the tcp events only. */
 typedef enum pt_probe_result {
     PT_PROBE_NO = 0,       /* these bytes are not my protocol */
     PT_PROBE_YES = 1,      /* mine */
     PT_PROBE_NEED_MORE = 2 /* cannot tell yet; ask again with more bytes */
 } pt_probe_result;
 
-/* Answer of stream_data(). */
+/* Answer of stream_data(). After RELEASE or VIOLATION the host calls stream_close() with
+ * PT_CLOSE_RELEASED and feeds the stream to nobody else. */
 typedef enum pt_feed_result {
     PT_FEED_OK = 0,       /* consumed; keep going */
     PT_FEED_RELEASE = 1,  /* done with this stream (e.g. after an HTTP upgrade) */
     PT_FEED_VIOLATION = 2 /* not (or no longer) my protocol: the host releases the stream */
 } pt_feed_result;
 
-/* Why a stream ended. */
+/* Why a stream ended. Requests still waiting for an answer are usually reported as
+ * `unanswered` with this reason. */
 typedef enum pt_close_reason {
-    PT_CLOSE_FIN = 0,
-    PT_CLOSE_RST,
-    PT_CLOSE_TIMEOUT,
-    PT_CLOSE_EVICTED,
-    PT_CLOSE_END_OF_CAPTURE,
-    PT_CLOSE_RELEASED /* the plugin returned RELEASE or VIOLATION, or errored */
+    PT_CLOSE_FIN = 0,        /* both sides sent FIN */
+    PT_CLOSE_RST,            /* a side sent RST */
+    PT_CLOSE_TIMEOUT,        /* idle for longer than the idle timeout (capture time) */
+    PT_CLOSE_EVICTED,        /* the flow table was full and this flow the least recent */
+    PT_CLOSE_END_OF_CAPTURE, /* end of the file, or the program was stopped (SIGINT) */
+    PT_CLOSE_RELEASED        /* the plugin returned RELEASE or VIOLATION, or errored */
 } pt_close_reason;
 
-/* Opaque host objects. */
+/* Opaque host objects: plugins only hold pointers to them and ask pt_host about them. */
 typedef struct pt_stream pt_stream;   /* one TCP connection handed to a plugin */
 typedef struct pt_options pt_options; /* this plugin's option values */
 typedef struct pt_text pt_text;       /* a line being rendered by the text sink */
 
-/* Typed event fields. Strings are spans of arbitrary bytes (sinks escape them). */
+/* Typed event fields. Strings are spans of arbitrary bytes (sinks escape them). A field's
+ * name and type are part of the plugin's documented schema: keep them stable, and prefer
+ * PT_FIELD_NULL over leaving a field out so every event of a kind has the same keys. */
 typedef enum pt_field_type {
     PT_FIELD_STR = 0,  /* v.str: text; sinks escape non-printable bytes */
     PT_FIELD_BYTES,    /* v.str: binary data; JSON renders base64 */
@@ -75,6 +106,7 @@ typedef enum pt_field_type {
     PT_FIELD_NULL      /* no value (JSON null) */
 } pt_field_type;
 
+/* One named value of an event. Only the union member that `type` names is read. */
 typedef struct pt_field {
     const char *name; /* stable, documented, snake_case */
     pt_field_type type;
@@ -92,7 +124,10 @@ typedef struct pt_field {
     } v;
 } pt_field;
 
-/* Field constructors for compound literals: PT_F_STR("method", span), ... */
+/* Field constructors for compound literals: PT_F_STR("method", span), ... They build a
+ * value on the stack; arrays of them are the usual way to emit:
+ *     pt_field f[] = {PT_F_STR("command", cmd), PT_F_INT("latency_us", us)};
+ *     host->emit(stream, "command", ts, f, 2); */
 #define PT_F_STR(n, s)    ((pt_field){.name = (n), .type = PT_FIELD_STR, .v.str = (s)})
 #define PT_F_BYTES(n, s)  ((pt_field){.name = (n), .type = PT_FIELD_BYTES, .v.str = (s)})
 #define PT_F_INT(n, x)    ((pt_field){.name = (n), .type = PT_FIELD_INT, .v.i = (x)})
@@ -112,7 +147,8 @@ typedef struct pt_event {
     size_t n_fields;
 } pt_event;
 
-/* Log levels for host->log. */
+/* Log levels for host->log. Logs are for the operator (plugin problems, odd traffic worth a
+ * note); what happened on the wire is an event, not a log line. */
 typedef enum pt_log_level {
     PT_LOG_ERROR = 0,
     PT_LOG_WARNING,
@@ -128,7 +164,10 @@ typedef struct pt_option_spec {
     const char *help;
 } pt_option_spec;
 
-/* Functions the host offers to plugins. Passed to init(); plugins keep the pointer. */
+/* Functions the host offers to plugins. Passed to init(); plugins keep the pointer (it
+ * stays valid until after fini()). A plugin without init() gets no table, so any plugin that
+ * emits events needs init(). Before using a member appended after ABI 1, check that
+ * struct_size covers it. */
 typedef struct pt_host {
     uint32_t abi_version; /* PT_PLUGIN_ABI of the host */
     uint32_t struct_size; /* sizeof(pt_host) of the host */
@@ -143,24 +182,31 @@ typedef struct pt_host {
         __attribute__((format(printf, 3, 4)));
 
     /* Option values (defaults applied). Parse helpers return `fallback` when the value
-     * does not parse; init() validated them already if it used these. */
+     * does not parse; init() validated them already if it used these. Only keys declared in
+     * pt_plugin.options can be asked for; option_str returns NULL for an unset option with
+     * no default. The pointer `o` is the one init() received. */
     const char *(*option_str)(const pt_options *o, const char *key);
     int64_t (*option_int)(const pt_options *o, const char *key, int64_t fallback);
     bool (*option_bool)(const pt_options *o, const char *key, bool fallback);
 
-    /* Facts about a stream. */
+    /* Facts about a stream, valid from stream_open() to the end of stream_close(). The
+     * client is the side that sent the SYN (or, picked up mid-stream, the side that is not
+     * on a server port). */
     const pt_endpoint *(*stream_client)(const pt_stream *s);
     const pt_endpoint *(*stream_server)(const pt_stream *s);
     const char *(*stream_id)(const pt_stream *s); /* the printable flow id */
 
     /* Text rendering helpers for format_text(): append printf-style text, or a span
-     * escaped (binary-safe) and shortened to at most max_bytes with its length shown. */
+     * escaped (binary-safe) and shortened to at most max_bytes with its length shown.
+     * `quoted` wraps the value in double quotes (escaping quotes inside). text_color says
+     * whether the line goes to a terminal that wants ANSI colour escapes. */
     void (*text_printf)(pt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
     void (*text_span)(pt_text *t, pt_span value, size_t max_bytes, bool quoted);
     bool (*text_color)(const pt_text *t); /* whether colour escapes are wanted */
 } pt_host;
 
-/* The descriptor a plugin returns from pt_plugin_entry(). */
+/* The descriptor a plugin returns from pt_plugin_entry(). Usually a `static const` object
+ * in the plugin; the host copies the struct_size bytes it knows and never writes to it. */
 typedef struct pt_plugin {
     uint32_t abi_version; /* PT_PLUGIN_ABI */
     uint32_t struct_size; /* sizeof(pt_plugin) when the plugin was built */
@@ -169,24 +215,37 @@ typedef struct pt_plugin {
     const char *description;
     const uint16_t *server_ports;  /* 0-terminated default server ports; may be NULL */
     const pt_option_spec *options; /* key == NULL terminated; may be NULL */
+    /* Streams on these ports (and on `--port NAME=...`) go to this plugin without probe(). */
 
     /* Optional. Called once; returns plugin-wide state (may be NULL). On failure return
-     * NULL and set *error to a g_malloc'd-compatible malloc()ed message. */
+     * NULL and set *error to a g_malloc'd-compatible malloc()ed message. Validate every
+     * option here so a bad value stops the program at start-up with that message. */
     void *(*init)(const pt_host *host, const pt_options *opts, char **error);
     void (*fini)(void *plugin_state); /* optional */
 
     /* Required. Look at the first bytes of one direction of a stream on a port no plugin
-     * owns. Must not keep `data`. */
+     * owns. Must not keep `data`. Called again with more bytes (from the start of the
+     * direction, or from just after a gap) while it answers NEED_MORE. It has no state:
+     * answer from the bytes alone, quickly, and say YES only for something distinctive
+     * (other plugins are asked too). */
     pt_probe_result (*probe)(pt_dir dir, const uint8_t *data, size_t len);
 
-    /* Required. Returns per-stream state, or NULL to decline the stream. */
+    /* Required. Returns per-stream state, or NULL to decline the stream. `s` stays valid
+     * until stream_close() returns: keep it to emit events. Allocate lazily: a stream may
+     * never carry a byte. */
     void *(*stream_open)(void *plugin_state, pt_stream *s);
-    /* Required. In-order bytes of one direction; `data` is valid only during the call. */
+    /* Required. In-order bytes of one direction; `data` is valid only during the call.
+     * Parse in place and copy only what must outlive the call (a partial line or header),
+     * within a bound. `ts` is the capture time of the packet that carried the bytes. */
     pt_feed_result (*stream_data)(void *state, pt_dir dir, const uint8_t *data, size_t len,
                                   const pt_time *ts);
-    /* Required. `missing` bytes of direction `dir` are lost. */
+    /* Required. `missing` bytes of direction `dir` are lost (capture drops, snaplen, a
+     * hole that never filled); data continues after them. Skip them if the position is
+     * still known (inside a body of known length), else resynchronise, and give up what
+     * can no longer be paired. */
     void (*stream_gap)(void *state, pt_dir dir, uint64_t missing, const pt_time *ts);
-    /* Required. Emit what is pending (e.g. `unanswered`) and free the state. */
+    /* Required. Emit what is pending (e.g. `unanswered`) and free the state. `ts` is the
+     * capture time the stream ended (for RELEASED, the time of the last bytes fed). */
     void (*stream_close)(void *state, pt_close_reason why, const pt_time *ts);
 
     /* Optional. Render one of this plugin's events as text after the envelope the text
@@ -195,7 +254,9 @@ typedef struct pt_plugin {
     /* appended fields only */
 } pt_plugin;
 
-/* The exported entry point. */
+/* The exported entry point: the only symbol the loader looks up (with G_MODULE_BIND_LOCAL,
+ * so plugins cannot clash with each other). Write PT_PLUGIN_EXPORT(my_descriptor) once, at
+ * file scope, in one source file of the plugin. */
 #define PT_PLUGIN_ENTRY_SYMBOL "pt_plugin_entry"
 typedef const pt_plugin *(*pt_plugin_entry_fn)(void);
 

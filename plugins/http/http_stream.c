@@ -211,7 +211,9 @@ static pt_feed_result feed_parser(http_dir *d, const uint8_t *p, size_t n, size_
 {
     http_stream *st = d->st;
     size_t done = 0;
-    while (done < n) {
+    /* after a pause, run llhttp again even with no bytes left: a message without a body
+     * completes without consuming input */
+    for (;;) {
         const char *start = (const char *)p + done;
         llhttp_errno_t e = llhttp_execute(&d->parser, start, n - done);
         if (e == HPE_OK) {

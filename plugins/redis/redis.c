@@ -460,6 +460,13 @@ static void feed_dir(rd_stream *st, pt_dir dir, const uint8_t *data, size_t len)
             continue;
         }
         parse_error(st, dir, p, st->offset[dir] + off + rel);
+        if (req && st->count > 0) {
+            /* Redis answers a protocol error after the replies it owes, then closes: keep
+             * pairing those replies, ignore further requests, give up once they are in */
+            st->verdict = PT_FEED_OK;
+            st->req_failed = true;
+        }
+        break;
     }
     if (len)
         st->line_start[dir] = data[len - 1] == '\n';
@@ -471,7 +478,10 @@ static pt_feed_result redis_stream_data(void *state, pt_dir dir, const uint8_t *
 {
     rd_stream *st = state;
     st->ts = ts;
-    feed_dir(st, dir, data, len);
+    if (!(st->req_failed && dir == PT_DIR_TO_SERVER))
+        feed_dir(st, dir, data, len);
+    if (st->req_failed && st->count == 0)
+        st->verdict = PT_FEED_VIOLATION;
     st->ts = NULL;
     return st->verdict;
 }

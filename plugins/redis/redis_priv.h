@@ -125,6 +125,7 @@ typedef struct rd_stream {
     bool rep_tentative;
     uint64_t skipped_bytes[2]; /* bytes skipped while resynchronising, per direction */
     uint64_t orphans;          /* replies without a command */
+    bool req_failed;           /* a request parse error: waiting for the owed replies */
 } rd_stream;
 
 /* request.c: the client side. */

@@ -71,7 +71,15 @@ static cand command_at(const uint8_t *d, size_t len)
         return pt_rcmd_is_prefix(d, i) ? CAND_PARTIAL : CAND_NO;
     if (d[i] != ' ' && d[i] != '\r' && d[i] != '\n')
         return CAND_NO;
-    return pt_rcmd_find(d, i) ? CAND_YES : CAND_NO;
+    if (!pt_rcmd_find(d, i))
+        return CAND_NO;
+    /* "GET / HTTP/1.1" is HTTP, not an inline GET */
+    const uint8_t *eol = memchr(d + i, '\n', len - i);
+    size_t line = eol ? (size_t)(eol - d) : len;
+    for (size_t k = i; k + 5 <= line; k++)
+        if (!memcmp(d + k, " HTTP/", k + 6 <= line ? 6 : 5))
+            return CAND_NO;
+    return CAND_YES;
 }
 
 size_t rd_sync_find(const uint8_t *data, size_t len, bool at_line_start, bool *sure)

@@ -917,6 +917,283 @@ static void test_udp_icmp(void)
     CU_ASSERT(P.ip_proto == 47 && P.l4 == P.data + 20 && P.l4_len == 4 && P.sport == 0);
 }
 
+/* A packet decoded into a struct full of garbage (or of the previous packet) keeps nothing of
+ * it: the decoders reset fields rather than the whole struct. */
+static void test_reset(void)
+{
+    pt_time ts = {5, 6};
+    static const uint8_t arp[42] = {[12] = 0x08, [13] = 0x06};
+    static const uint8_t opts[] = {
+        2,  4,  5, 180, 3, 3, 7, 4, 2, 1, 1, 1, /* MSS, WS, SACK-permitted, NOPs */
+        8,  10, 0, 0,   0, 1, 0, 0, 0, 2,       /* timestamps */
+        5,  10, 0, 0,   0, 1, 0, 0, 0, 2,       /* one SACK block */
+        30, 1,  0, 0,                           /* length 1: impossible */
+    };
+
+    memset(&P, 0xa5, sizeof P);
+    CU_ASSERT_EQUAL(pt_decode_packet(DLT_EN10MB, arp, sizeof arp, sizeof arp, &ts, &P),
+                    PT_DECODE_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        CU_ASSERT(P.ts.sec == 5 && P.ts.nsec == 6 && P.caplen == 42 && P.wirelen == 42);
+        CU_ASSERT(P.data == arp && P.linktype == DLT_EN10MB && P.ethertype == 0x0806);
+        CU_ASSERT(P.n_vlan == 0 && P.n_mpls == 0 && P.ip_version == 0);
+        CU_ASSERT(P.src.family == 0 && P.dst.family == 0 && P.ip_proto == 0 && P.ttl == 0);
+        CU_ASSERT(P.l3 == NULL && P.l3_len == 0 && P.l3_wire_len == 0 && P.ip_id == 0);
+        CU_ASSERT(!P.is_fragment && P.frag_offset == 0 && !P.more_fragments);
+        CU_ASSERT(P.frag_payload == NULL && P.frag_payload_len == 0);
+        CU_ASSERT(P.ip6_frag_hdr == 0 && P.ip6_frag_nh == 0);
+        CU_ASSERT(P.l4 == NULL && P.l4_len == 0 && P.sport == 0 && P.dport == 0);
+        CU_ASSERT(P.seq == 0 && P.ack == 0 && P.tcp_flags == 0 && P.window == 0);
+        CU_ASSERT(P.mss == 0 && P.wscale == -1 && !P.sack_permitted && !P.has_timestamp);
+        CU_ASSERT(P.ts_val == 0 && P.ts_ecr == 0 && P.n_sack == 0 && !P.tcp_bad_options);
+        CU_ASSERT(P.icmp_type == 0 && P.icmp_code == 0);
+        CU_ASSERT(P.payload == NULL && P.payload_len == 0 && P.payload_wire_len == 0);
+        CU_ASSERT_PTR_NULL(P.why);
+
+        /* Now a packet that sets nearly everything, then the ARP frame again. */
+        fr_reset(&F);
+        fr_eth(&F, 0x8100);
+        fr_vlan(&F, 3, 0x8847);
+        fr_be32(&F, 0x100);
+        {
+            size_t ip = fr_ipv4(&F, 6, A4(10, 0, 0, 1), A4(10, 0, 0, 2), 7, 0, 0);
+            fr_tcp(&F, 40000, 80, 1000, 2000, PT_TCP_ACK | PT_TCP_PSH, opts, sizeof opts);
+            fr_bytes(&F, "hello", 5);
+            fr_ipv4_done(&F, ip);
+        }
+        CU_ASSERT_EQUAL(sizeof opts % 4, 0);
+        CU_ASSERT_EQUAL(dec(DLT_EN10MB), PT_DECODE_MALFORMED); /* the last option */
+        CU_ASSERT(P.mss == 1460 && P.wscale == 7 && P.n_vlan == 1 && P.n_mpls == 1);
+        CU_ASSERT(P.tcp_bad_options && P.has_timestamp && P.n_sack == 1 && P.why != NULL);
+        CU_ASSERT_EQUAL(pt_decode_packet(DLT_EN10MB, arp, sizeof arp, sizeof arp, &ts, &P),
+                        PT_DECODE_OK);
+    }
+}
+
+/* ---- tunnels (pt_decode_tunnel) ---- */
+
+static frame G; /* an inner packet being wrapped */
+
+/* Open every tunnel of P; returns how many, and the last inner result in *r. */
+static int open_tunnels(pt_decode_result *r)
+{
+    int n = 0;
+
+    while (*r == PT_DECODE_OK && pt_decode_tunnel(&P, r) == PT_OK) {
+        check_bounds(&P);
+        n++;
+    }
+    return n;
+}
+
+/* F = Ethernet, IPv4 192.0.2.1 -> 192.0.2.2 (protocol `proto`), [UDP sport -> dport], then
+ * `hdr` and the inner packet G. */
+static void wrap(uint8_t proto, uint16_t sport, uint16_t dport, const uint8_t *hdr, size_t n)
+{
+    size_t ip;
+
+    fr_reset(&F);
+    fr_eth(&F, 0x0800);
+    ip = fr_ipv4(&F, proto, A4(192, 0, 2, 1), A4(192, 0, 2, 2), 9, 0, 0);
+    if (proto == 17)
+        fr_udp(&F, sport, dport, n + G.n);
+    fr_bytes(&F, hdr, n);
+    fr_bytes(&F, G.b, G.n);
+    fr_ipv4_done(&F, ip);
+}
+
+/* G = an inner packet: Ethernet + IPv4/TCP (ether) or a bare IPv6/UDP packet. */
+static void inner(bool ether)
+{
+    frame save = F;
+
+    fr_reset(&F);
+    if (ether) {
+        fr_eth(&F, 0x0800);
+        add_ipv4_tcp();
+    } else {
+        add_ipv6_udp();
+    }
+    G = F;
+    F = save;
+}
+
+static void expect_tunnel(pt_tunnel kind, uint16_t sport, uint16_t dport)
+{
+    char a[PT_ENDPOINT_STRLEN];
+
+    CU_ASSERT_EQUAL(P.n_tunnels, 1);
+    CU_ASSERT_EQUAL(P.tunnel, kind);
+    CU_ASSERT_EQUAL(P.tunnel_src.port, sport);
+    CU_ASSERT_EQUAL(P.tunnel_dst.port, dport);
+    CU_ASSERT_STRING_EQUAL(pt_addr_format(&P.tunnel_src.addr, a, sizeof a), "192.0.2.1");
+    CU_ASSERT_STRING_EQUAL(pt_addr_format(&P.tunnel_dst.addr, a, sizeof a), "192.0.2.2");
+}
+
+static void test_tunnel_udp(void)
+{
+    static const uint8_t vxlan[] = {0x08, 0, 0, 0, 0, 0, 0x2a, 0};
+    static const uint8_t geneve[] = {0x01, 0, 0x86, 0xdd, 0, 0, 0x2a, 0, 1, 2, 3, 4};
+    static const uint8_t teredo[] = {0, 1, 1,    2,    0xaa, 0xbb, 0xcc, /* auth: id 1, au 2 */
+                                     1, 2, 3,    4,    5,    6,    7,    8, 0, /* nonce, conf. */
+                                     0, 0, 0x12, 0x34, 1,    2,    3,    4};   /* origin */
+    static const uint8_t gtpu[] = {0x32, 0xff, 0, 0,    0, 0,    0,    1,      /* v1, S, T-PDU */
+                                   0,    7,    0, 0x85, 1, 0xaa, 0xbb, 0};     /* seq, ext (4) */
+    pt_decode_result r;
+
+    inner(true);
+    wrap(17, 50000, 4789, vxlan, sizeof vxlan);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    CU_ASSERT_EQUAL(P.dport, 4789);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    expect_ipv4_tcp();
+    expect_tunnel(PT_TUNNEL_VXLAN, 50000, 4789);
+    CU_ASSERT_STRING_EQUAL(pt_tunnel_name(P.tunnel), "vxlan");
+
+    wrap(17, 50000, 4789, (const uint8_t[]){0, 0, 0, 0, 0, 0, 0, 0}, 8); /* no VNI flag */
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 0);
+    CU_ASSERT(P.dport == 4789 && P.n_tunnels == 0 && P.payload_len == 8 + G.n);
+
+    inner(false);
+    wrap(17, 50000, 6081, geneve, sizeof geneve);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    expect_ipv6_udp();
+    expect_tunnel(PT_TUNNEL_GENEVE, 50000, 6081);
+
+    wrap(17, 3544, 50000, teredo, sizeof teredo);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    expect_ipv6_udp();
+    expect_tunnel(PT_TUNNEL_TEREDO, 3544, 50000);
+    wrap(17, 3544, 50000, (const uint8_t[]){0x45}, 1); /* not IPv6 inside */
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 0);
+
+    inner(true);
+    memmove(G.b, G.b + 14, G.n - 14); /* GTP-U carries IP without Ethernet */
+    G.n -= 14;
+    wrap(17, 2152, 2152, gtpu, sizeof gtpu);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    expect_ipv4_tcp();
+    expect_tunnel(PT_TUNNEL_GTPU, 2152, 2152);
+
+    /* Ordinary UDP and TCP are not tunnels. */
+    inner(false);
+    wrap(17, 50000, 53, NULL, 0);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 0);
+    fr_reset(&F);
+    fr_eth(&F, 0x0800);
+    add_ipv4_tcp();
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(pt_decode_tunnel(&P, &r), PT_DECLINED);
+}
+
+static void test_tunnel_ip(void)
+{
+    static const uint8_t gre_key_seq[] = {0x30, 0, 0x08, 0, 0, 0, 0, 7, 0, 0, 0, 1};
+    static const uint8_t gre_v1[] = {0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 1};
+    static const uint8_t gre_teb[] = {0, 0, 0x65, 0x58};
+    pt_decode_result r;
+
+    inner(true);
+    memmove(G.b, G.b + 14, G.n - 14);
+    G.n -= 14;
+    wrap(47, 0, 0, gre_key_seq, sizeof gre_key_seq);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    expect_ipv4_tcp();
+    expect_tunnel(PT_TUNNEL_GRE, 0, 0);
+    /* Cut inside the inner TCP header: the tunnel opens, the inner packet is TRUNCATED. */
+    r = dec_len(DLT_EN10MB, F.n - 10, F.n);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_TRUNCATED);
+
+    wrap(47, 0, 0, gre_v1, sizeof gre_v1); /* PPTP's enhanced GRE: not decoded */
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 0);
+    CU_ASSERT_EQUAL(P.ip_proto, 47);
+
+    inner(true);
+    wrap(47, 0, 0, gre_teb, sizeof gre_teb);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    expect_ipv4_tcp();
+
+    inner(false);
+    wrap(41, 0, 0, NULL, 0); /* 6in4 */
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    expect_ipv6_udp();
+    expect_tunnel(PT_TUNNEL_IPIP, 0, 0);
+    wrap(4, 0, 0, NULL, 0); /* says IPv4 inside, holds IPv6 */
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_MALFORMED);
+
+    /* IPv4 in IPv4 ten deep: only PT_MAX_TUNNELS are opened. */
+    fr_reset(&F);
+    add_ipv4_tcp();
+    for (int i = 0; i < 10; i++) {
+        G = F;
+        fr_reset(&F);
+        {
+            size_t ip = fr_ipv4(&F, 4, A4(192, 0, 2, 1), A4(192, 0, 2, 2), 9, 0, 0);
+            fr_bytes(&F, G.b, G.n);
+            fr_ipv4_done(&F, ip);
+        }
+    }
+    r = dec(DLT_RAW);
+    CU_ASSERT_EQUAL(open_tunnels(&r), PT_MAX_TUNNELS);
+    CU_ASSERT_EQUAL(P.n_tunnels, PT_MAX_TUNNELS);
+    CU_ASSERT_EQUAL(P.ip_proto, 4);
+}
+
+/* Every tunnel frame cut at every length and mutated: bounded reads, pointers in the frame. */
+static void test_tunnel_hostile(void)
+{
+    static const uint8_t vxlan[] = {0x08, 0, 0, 0, 0, 0, 0x2a, 0};
+    static const uint8_t gtpu[] = {
+        0x34, 0xff, 0, 0, 0, 0, 0, 1, 0, 7,
+        0,    0x85, 2, 1, 1, 1, 1, 1, 1, 0x85}; /* the extension chain never ends */
+    uint32_t seed = 99;
+
+    for (int kind = 0; kind < 2; kind++) {
+        inner(true);
+        if (kind == 0)
+            wrap(17, 50000, 4789, vxlan, sizeof vxlan);
+        else
+            wrap(17, 2152, 2152, gtpu, sizeof gtpu);
+        for (size_t n = 0; n <= F.n; n++) {
+            pt_decode_result r = dec_len(DLT_EN10MB, n, F.n);
+            open_tunnels(&r);
+        }
+        for (int round = 0; round < 5000; round++) {
+            frame keep = F;
+            pt_decode_result r;
+
+            for (int k = 0; k < 3; k++) {
+                seed = seed * 1103515245u + 12345u;
+                F.b[14 + 20 + 8 + (seed >> 8) % (F.n - 42)] = (uint8_t)(seed >> 20);
+            }
+            r = dec(DLT_EN10MB);
+            open_tunnels(&r);
+            F = keep;
+        }
+    }
+}
+
 /* ---- truncation at every length, and mutation ---- */
 
 typedef void (*builder)(void);
@@ -1028,23 +1305,26 @@ static void b_raw_v4_udp(void)
     fr_ipv4_done(&F, ip);
 }
 
+/* short_ok: a frame that really ends early may still be valid (NFLOG can end after any
+ * TLV: a log entry without the packet). */
 static const struct {
     const char *name;
     int dlt;
     builder build;
+    bool short_ok;
 } frames[] = {
-    {"eth vlan ipv4 tcp", DLT_EN10MB, b_eth_v4},
-    {"eth mpls ipv6 udp", DLT_EN10MB, b_eth_mpls_v6},
-    {"eth mpls pseudowire", DLT_EN10MB, b_eth_pw},
-    {"sll ipv6 ext tcp", DLT_SLL, b_sll_v6ext},
-    {"sll2 ipv4 options tcp options", DLT_SLL2, b_sll2_v4opts},
-    {"null ipv6 udp", DLT_NULL, b_null_v6},
-    {"loop ipv4 tcp", DLT_LOOP, b_loop_v4},
-    {"pppoe ipv4 tcp", DLT_EN10MB, b_pppoe},
-    {"eth icmp", DLT_EN10MB, b_icmp},
-    {"ppp ipv6 udp", DLT_PPP, b_ppp},
-    {"nflog ipv6 udp", DLT_NFLOG, b_nflog},
-    {"raw ipv4 options udp", DLT_RAW, b_raw_v4_udp},
+    {"eth vlan ipv4 tcp", DLT_EN10MB, b_eth_v4, false},
+    {"eth mpls ipv6 udp", DLT_EN10MB, b_eth_mpls_v6, false},
+    {"eth mpls pseudowire", DLT_EN10MB, b_eth_pw, false},
+    {"sll ipv6 ext tcp", DLT_SLL, b_sll_v6ext, false},
+    {"sll2 ipv4 options tcp options", DLT_SLL2, b_sll2_v4opts, false},
+    {"null ipv6 udp", DLT_NULL, b_null_v6, false},
+    {"loop ipv4 tcp", DLT_LOOP, b_loop_v4, false},
+    {"pppoe ipv4 tcp", DLT_EN10MB, b_pppoe, false},
+    {"eth icmp", DLT_EN10MB, b_icmp, false},
+    {"ppp ipv6 udp", DLT_PPP, b_ppp, false},
+    {"nflog ipv6 udp", DLT_NFLOG, b_nflog, true},
+    {"raw ipv4 options udp", DLT_RAW, b_raw_v4_udp, false},
 };
 
 /* Cut each frame at every length. With the wire length intact, a cut inside the headers is
@@ -1078,7 +1358,7 @@ static void test_truncate_everywhere(void)
                 CU_ASSERT_EQUAL(P.payload_wire_len, plen);
             }
             r = dec_len(frames[f].dlt, n, n);
-            if (n < hdr_end)
+            if (n < hdr_end && !frames[f].short_ok)
                 CU_ASSERT_NOT_EQUAL(r, PT_DECODE_OK);
         }
     }
@@ -1137,6 +1417,10 @@ int main(void)
     CU_add_test(s, "tcp options", test_tcp_options);
     CU_add_test(s, "tcp data offset", test_tcp_offsets);
     CU_add_test(s, "udp icmp", test_udp_icmp);
+    CU_add_test(s, "tunnels over udp", test_tunnel_udp);
+    CU_add_test(s, "tunnels over ip", test_tunnel_ip);
+    CU_add_test(s, "tunnels cut and mutated", test_tunnel_hostile);
+    CU_add_test(s, "reset between packets", test_reset);
     CU_add_test(s, "truncated at every length", test_truncate_everywhere);
     CU_add_test(s, "mutations", test_mutations);
     CU_basic_set_mode(CU_BRM_VERBOSE);

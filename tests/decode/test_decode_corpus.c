@@ -13,6 +13,10 @@
 #include "decode.h"
 #include "defrag.h"
 
+/* Each packet is also decoded cut at every length up to this many bytes, from an exact-size
+ * copy so that ASan sees any read past the cut. */
+#define CUT_LIMIT 128
+
 #define MAX_INDEX_ROWS 4096
 #define MAX_LINE       8192
 
@@ -87,6 +91,25 @@ static void check_packet(const pt_packet *p, const uint8_t *lo, size_t len, cons
     failures++;
 }
 
+/* Decode `data` cut at every length below min(caplen, CUT_LIMIT), as a snaplen would. */
+static void decode_cuts(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                        const char *file, unsigned long pkt_no)
+{
+    uint32_t top = caplen < CUT_LIMIT ? caplen : CUT_LIMIT;
+    pt_packet pkt;
+
+    for (uint32_t n = 0; n < top; n++) {
+        uint8_t *cut = malloc(n ? n : 1);
+
+        if (!cut)
+            abort();
+        memcpy(cut, data, n);
+        pt_decode_packet(dlt, cut, n, wirelen, NULL, &pkt);
+        check_packet(&pkt, cut, n, file, pkt_no);
+        free(cut);
+    }
+}
+
 static void count_l4(counts *c, const pt_packet *p)
 {
     if (p->ip_version == 0)
@@ -135,6 +158,7 @@ static long run_file(const char *path, const char *rel, counts *c, bool verbose)
         c->packets++;
         if (!supported)
             continue;
+        decode_cuts(dlt, data, h->caplen, h->len, rel, (unsigned long)n);
         switch (pt_decode_packet(dlt, data, h->caplen, h->len, &ts, &pkt)) {
         case PT_DECODE_OK:
             c->ok++;

@@ -9,6 +9,8 @@ Access log lines (format `pt` in live_nginx.sh):
 
 nginx counts body bytes as sent after the header, so chunked framing is included: the
 plugin's `response_wire_bytes - response_header_bytes` is the same quantity.
+nginx also counts the "HTTP/1.1 100 Continue" interim response it sent before reading a body
+(25 bytes) as body bytes of the final response; the comparison adds them back.
 Requests nginx logged as 499 (client closed first) match the plugin's `unanswered` events.
 """
 import collections
@@ -65,6 +67,8 @@ def main():
                 problems.append(f"response without request: {ev}")
                 continue
             body = ev["response_wire_bytes"] - ev["response_header_bytes"]
+            if ev.get("info_code") == 100:
+                body += len("HTTP/1.1 100 Continue\r\n\r\n")
             got[(ev["method"], ev["uri"], ev["status"], body)] += 1
             if not ev.get("complete"):
                 problems.append(f"incomplete response: {ev}")

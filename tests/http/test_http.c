@@ -244,6 +244,8 @@ static void test_keepalive(void)
     CU_ASSERT_STRING_EQUAL(str(q, "host"), "example.com");
     CU_ASSERT_STRING_EQUAL(str(q, "version"), "1.1");
     CU_ASSERT_STRING_EQUAL(str(q, "user_agent"), "t/1");
+    CU_ASSERT_EQUAL(num(q, "complete"), 1);
+    CU_ASSERT_EQUAL(num(q, "header_bytes"), 59);
     const pt_mock_event *r = pt_mock_find(m, "response", 0);
     CU_ASSERT_EQUAL(num(r, "seq"), 1);
     CU_ASSERT_STRING_EQUAL(str(r, "method"), "GET");

@@ -58,7 +58,8 @@ static void rec_free(pt_sink *s)
     g_free(s);
 }
 
-static const pt_sink_ops rec_ops = {"record", rec_write, rec_flush, rec_free};
+static const pt_sink_ops rec_ops = {
+    .type = "record", .write = rec_write, .flush = rec_flush, .free = rec_free};
 
 /* --- toy plugins --- */
 

@@ -360,8 +360,8 @@ static void test_ports(void)
     CU_ASSERT_FALSE(pt_dispatch_is_server_port(d, 6379));
     pt_dispatch_free(d);
 
-    const char *bad[] = {"alpha=0", "alpha=70000", "alpha=5-3", "alpha=", "alpha=1,,2",
-                         "alpha=x", "=80", "zeta=80"};
+    const char *bad[] = {
+        "alpha=0", "alpha=70000", "alpha=5-3", "alpha=", "alpha=1,,2", "alpha=x", "=80", "zeta=80"};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         char *p[] = {(char *)bad[i], NULL};
         set = load_with(NULL, p, NULL, &err);
@@ -397,8 +397,7 @@ static void test_config_file(void)
     kf = keyfile("[alpha]\nmax_line=100\n");
     set = load_with(NULL, NULL, kf, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(set);
-    CU_ASSERT_EQUAL(pt_options_get_int(pt_plugin_loader_find(set, "alpha")->options, "max_line",
-                                       0),
+    CU_ASSERT_EQUAL(pt_options_get_int(pt_plugin_loader_find(set, "alpha")->options, "max_line", 0),
                     100);
     pt_plugin_loader_free(set);
     g_key_file_free(kf);
@@ -437,9 +436,12 @@ static void test_setup(void)
     CU_ASSERT_TRUE(pt_dispatch_is_server_port(d, 17001));
     pt_dispatch_free(d);
 
-    const char *bad[] = {"[dispatch]\nprobe_max_byte=1\n", "[dispatch]\nprobe_max_bytes=0\n",
-                         "[sink json]\npath=/nonexistent-dir/x\n", "[sink json]\nfile=x\n",
-                         "[sink xml]\npath=x\n", "[sink redis]\nurl=http://x\n",
+    const char *bad[] = {"[dispatch]\nprobe_max_byte=1\n",
+                         "[dispatch]\nprobe_max_bytes=0\n",
+                         "[sink json]\npath=/nonexistent-dir/x\n",
+                         "[sink json]\nfile=x\n",
+                         "[sink xml]\npath=x\n",
+                         "[sink redis]\nurl=http://x\n",
                          "not a key file"};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         CU_ASSERT_FATAL(g_file_set_contents(conf, bad[i], -1, NULL));
