@@ -17,10 +17,16 @@ for b in "$pcaptrace" "$floor"; do
 done
 [ -f "$file" ] || "$here/http_record.sh" "$file"
 
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 best() { # command...: best wall time (s) and peak RSS (KiB) over $runs runs
-    local t m bt= bm=0
+    local t0 t1 t m bt= bm=0
     for _ in $(seq "$runs"); do
-        read -r t m < <( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        t0=$(date +%s.%N)
+        /usr/bin/time -o "$tmp" -f "%M" "$@" >/dev/null 2>&1
+        t1=$(date +%s.%N)
+        t=$(awk "BEGIN{printf \"%.3f\", $t1 - $t0}")
+        m=$(tail -1 "$tmp")
         if [ -z "$bt" ] || awk "BEGIN{exit !($t < $bt)}"; then bt=$t; fi
         [ "$m" -gt "$bm" ] && bm=$m
     done

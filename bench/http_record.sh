@@ -3,12 +3,14 @@
 # (log-uniform sizes, random bodies) to wrk with a random path per request, captured with
 # tcpdump on the loopback of a network namespace of our own.
 # Usage: http_record.sh [OUT.pcap]  (default bench/data/http_nginx.pcap)
-# Environment: PT_BENCH_SECONDS (wrk duration, default 10). Needs root, nginx-light, wrk,
+# Environment: PT_BENCH_SECONDS (wrk duration, default 1), PT_BENCH_CONNECTIONS (default 1).
+# Needs root, nginx-light, wrk,
 # tcpdump, iproute2.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/data/http_nginx.pcap}
-seconds=${PT_BENCH_SECONDS:-10}
+seconds=${PT_BENCH_SECONDS:-1}
+conns=${PT_BENCH_CONNECTIONS:-1}
 for tool in ip tcpdump nginx wrk; do
     command -v "$tool" >/dev/null || { echo "http_record.sh: $tool is missing" >&2; exit 1; }
 done
@@ -29,6 +31,9 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
+# Ethernet-sized packets, as on a real network (loopback defaults to a 64 KiB MTU)
+ip netns exec "$ns" ip link set lo mtu 1500
+ip netns exec "$ns" ethtool -K lo tso off gso off gro off >/dev/null 2>&1 || true
 
 mkdir -p "$work/www"
 sizes=(300 700 1500 3000 6000 12000 25000 50000 100000 200000)
@@ -67,7 +72,7 @@ ip netns exec "$ns" tcpdump -i lo -s 0 --time-stamp-precision=nano -B 262144 -w 
     'tcp port 8080' 2>"$work/tcpdump.err" &
 tcpdump_pid=$!
 for _ in $(seq 50); do grep -q "listening on" "$work/tcpdump.err" && break; sleep 0.1; done
-ip netns exec "$ns" wrk -t 2 -c 16 -d "${seconds}s" -s "$work/paths.lua" http://127.0.0.1:8080/ |
+ip netns exec "$ns" wrk -t 1 -c "$conns" -d "${seconds}s" -s "$work/paths.lua" http://127.0.0.1:8080/ |
     grep -E "Requests/sec|Transfer/sec|Non-2xx"
 sleep 0.5
 kill -INT "$tcpdump_pid"

@@ -79,40 +79,45 @@ echo "capture: $capture ($(stat -c %s "$capture") bytes)"
 echo "floor (bare libpcap read loop, $passes passes):"
 "$floor" "$capture" "$passes"
 
-# Run pcaptrace $passes times; print the best wall time and the peak RSS.
+# Run pcaptrace $passes times; print the best wall time, the best CPU time (user + system:
+# steadier than wall time on a busy machine) and the peak RSS.
 measure() {
     local label=$1
     shift
-    local best="" rss=0 out tf
+    local best="" cpu="" rss=0 out tf
     tf=$(mktemp)
     for _ in $(seq "$passes"); do
-        /usr/bin/time -o "$tf" -f "%e %M" "$pcaptrace" -q -r "$capture" "$@" >/dev/null 2>&1
-        out=$(tail -1 "$tf")
-        local t=${out% *} m=${out#* }
+        /usr/bin/time -o "$tf" -f "%e %U %S %M" "$pcaptrace" -q -r "$capture" "$@" >/dev/null 2>&1
+        read -r t u sy m <"$tf"
+        local c
+        c=$(awk "BEGIN{print $u + $sy}")
         if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+        if [ -z "$cpu" ] || awk "BEGIN{exit !($c < $cpu)}"; then cpu=$c; fi
         [ "$m" -gt "$rss" ] && rss=$m
     done
     rm -f "$tf"
-    echo "$label $best $rss"
+    echo "$label $best $cpu $rss"
 }
 
 events=$("$pcaptrace" -q -r "$capture" --plugin "$plugin" -F json 2>/dev/null | wc -l)
 commands=$("$pcaptrace" -q -r "$capture" --plugin "$plugin" -F json 2>/dev/null | grep -c '"event":"command"' || true)
 packets=$(tcpdump -r "$capture" 2>/dev/null | wc -l)
 bytes=$(stat -c %s "$capture")
-read -r _ t_none rss_none < <(measure none --plugin none -F json)
-read -r _ t_mc rss_mc < <(measure memcached --plugin "$plugin" -F json)
-read -r _ t_text rss_text < <(measure text --plugin "$plugin" -F text --no-color)
-python3 - "$packets" "$bytes" "$events" "$commands" "$t_none" "$rss_none" "$t_mc" "$rss_mc" \
-    "$t_text" "$rss_text" <<'PY'
+read -r _ t_none c_none rss_none < <(measure none --plugin none -F json)
+read -r _ t_mc c_mc rss_mc < <(measure memcached --plugin "$plugin" -F json)
+read -r _ t_text c_text rss_text < <(measure text --plugin "$plugin" -F text --no-color)
+python3 - "$packets" "$bytes" "$events" "$commands" "$t_none" "$c_none" "$rss_none" \
+    "$t_mc" "$c_mc" "$rss_mc" "$t_text" "$c_text" "$rss_text" <<'PY'
 import sys
 pk, by, ev, cm = (int(x) for x in sys.argv[1:5])
-rows = [("--plugin none -F json", float(sys.argv[5]), int(sys.argv[6])),
-        ("memcached -F json", float(sys.argv[7]), int(sys.argv[8])),
-        ("memcached -F text", float(sys.argv[9]), int(sys.argv[10]))]
+a = sys.argv[5:]
+rows = [("--plugin none -F json", a[0:3]), ("memcached -F json", a[3:6]),
+        ("memcached -F text", a[6:9])]
 print(f"{pk} packets, {by / 1e6:.1f} MB, {ev} events ({cm} memcached commands)")
-for name, t, rss in rows:
-    t = max(t, 0.001)
-    print(f"{name:24s} {t:7.2f} s  {pk / t / 1e3:9.0f} kpackets/s  {by / t / 1e6:7.1f} MB/s"
-          f"  {ev / t / 1e3:8.0f} kevents/s  peak RSS {rss / 1024:6.1f} MiB")
+print("rates per second of CPU time (user+system), best of the passes; wall time beside")
+for name, (wall, cpu, rss) in rows:
+    wall, cpu = float(wall), max(float(cpu), 0.001)
+    print(f"{name:22s} cpu {cpu:5.2f} s  wall {wall:5.2f} s  {pk / cpu / 1e3:6.0f} kpackets/s"
+          f"  {by / cpu / 1e6:6.0f} MB/s  {ev / cpu / 1e3:5.0f} kevents/s"
+          f"  peak RSS {int(rss) / 1024:5.1f} MiB")
 PY

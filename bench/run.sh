@@ -19,31 +19,39 @@ if [ $# -eq 0 ]; then
     set -- "$here"/data/http.pcap "$here"/data/redis.pcap "$here"/data/redis-pipelined.pcap
 fi
 
-# best_of CMD...: prints "seconds max_rss_kib" of the fastest of $runs runs.
+# best_of CMD...: prints "seconds max_rss_kib": the fastest wall time (date +%s.%N around
+# the run) and the largest peak RSS (/usr/bin/time -v) over $runs runs.
 best_of() {
-    local best_t="" best_rss=0 t rss log
+    local best_t="" best_rss=0 t0 t1 t rss log
     log=$(mktemp)
     for _ in $(seq "$runs"); do
+        t0=$(date +%s.%N)
         /usr/bin/time -v "$@" >/dev/null 2>"$log"
-        t=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
-        rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
-        if [ -z "$best_t" ] || awk -v a="$t" -v b="$best_t" 'BEGIN{exit !(a<b)}'; then best_t=$t; fi
-        [ "$rss" -gt "$best_rss" ] && best_rss=$rss
+        t1=$(date +%s.%N)
+        t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf("%.4f", b - a) }')
+        rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")
+        if [ -z "$best_t" ] || awk -v a="$t" -v b="$best_t" 'BEGIN { exit !(a < b) }'; then
+            best_t=$t
+        fi
+        if [ "$rss" -gt "$best_rss" ]; then best_rss=$rss; fi
     done
     rm -f "$log"
     echo "$best_t $best_rss"
 }
 
-printf '%-22s %10s %9s %9s %12s %7s %9s %9s\n' capture packets MB floor_s decode_s Mpkt/s ratio floor_MiB decode_MiB
+fmt='%-22s %9s %8s %8s %9s %13s %6s %10s %11s\n'
+# shellcheck disable=SC2059
+printf "$fmt" capture packets MB floor_s decode_s decode_Mpkt/s ratio floor_RSS decode_RSS
 for f in "$@"; do
     [ -r "$f" ] || { echo "run.sh: $f missing (run bench/record.sh)" >&2; continue; }
-    cat "$f" >/dev/null # page cache
+    cat "$f" >/dev/null # warm the page cache
     read -r packets bytes < <("$floor" "$f" | awk '{print $2, $4}')
     read -r ft frss < <(best_of "$floor" "$f")
     read -r dt drss < <(best_of "$exe" --decode-only -q -r "$f")
-    awk -v n="$(basename "$f")" -v p="$packets" -v b="$bytes" -v ft="$ft" -v dt="$dt" \
-        -v fr="$frss" -v dr="$drss" 'BEGIN {
-        printf "%-22s %10d %9.1f %9.3f %12.3f %7.2f %9.2f %9.1f %9.1f\n", n, p, b/1e6, ft, dt,
-            (dt > 0 ? p/dt/1e6 : 0), (ft > 0 ? dt/ft : 0), fr/1024, dr/1024 }' | \
-        awk '{printf "%-22s %10s %9s %9s %12s %7s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8" "$9}'
+    # shellcheck disable=SC2059
+    printf "$fmt" "$(basename "$f")" "$packets" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}')" \
+        "$ft" "$dt" "$(awk -v p="$packets" -v t="$dt" 'BEGIN { printf("%.2f", (t > 0) ? p / t / 1e6 : 0) }')" \
+        "$(awk -v a="$dt" -v b="$ft" 'BEGIN { printf("%.2f", (b > 0) ? a / b : 0) }')" \
+        "$(awk -v r="$frss" 'BEGIN{printf "%.1fMiB", r/1024}')" \
+        "$(awk -v r="$drss" 'BEGIN{printf "%.1fMiB", r/1024}')"
 done

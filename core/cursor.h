@@ -75,12 +75,12 @@ static inline const uint8_t *pt_cursor_take(pt_cursor *c, size_t n)
 
 /* Loads from bytes a successful pt_cursor_take() already checked: one bounds check for a
  * whole fixed-size header instead of one per field, still byte-wise. */
-static inline uint16_t pt_load_be16(const uint8_t *q)
+static inline uint16_t pt_cursor_load_be16(const uint8_t *q)
 {
     return (uint16_t)((uint16_t)q[0] << 8 | q[1]);
 }
 
-static inline uint32_t pt_load_be32(const uint8_t *q)
+static inline uint32_t pt_cursor_load_be32(const uint8_t *q)
 {
     return (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
 }
@@ -108,13 +108,13 @@ static inline uint8_t pt_cursor_u8(pt_cursor *c)
 static inline uint16_t pt_cursor_be16(pt_cursor *c)
 {
     const uint8_t *q = pt_cursor_take(c, 2);
-    return q ? pt_load_be16(q) : 0;
+    return q ? pt_cursor_load_be16(q) : 0;
 }
 
 static inline uint32_t pt_cursor_be32(pt_cursor *c)
 {
     const uint8_t *q = pt_cursor_take(c, 4);
-    return q ? pt_load_be32(q) : 0;
+    return q ? pt_cursor_load_be32(q) : 0;
 }
 
 static inline uint16_t pt_cursor_le16(pt_cursor *c)

@@ -1,4 +1,5 @@
-/* decode.h — layered packet decode: link layer, IPv4/IPv6, TCP/UDP/ICMP.
+/* decode.h — layered packet decode: link layer, IPv4/IPv6, TCP/UDP/ICMP, and opt-in tunnel
+ * decapsulation (pt_decode_tunnel).
  *
  * The decoded packet refers to the capture buffer: nothing is copied. Every read goes
  * through core/cursor.h. Truncated (caplen too short) and malformed (impossible header
@@ -131,8 +132,10 @@ typedef enum pt_tunnel {
     PT_TUNNEL_GRE,    /* GRE (protocol 47; RFC 2784, RFC 2890), also over UDP 4754 (RFC 8086) */
     PT_TUNNEL_VXLAN,  /* VXLAN, UDP port 4789 (RFC 7348) */
     PT_TUNNEL_GENEVE, /* Geneve, UDP port 6081 (RFC 8926) */
-    PT_TUNNEL_TEREDO, /* Teredo, UDP port 3544 (RFC 4380) */
-    PT_TUNNEL_GTPU    /* GTP-U, UDP port 2152 (3GPP TS 29.281) */
+    PT_TUNNEL_TEREDO, /* Teredo (RFC 4380): UDP port 3544, or any port when the IPv6 packet
+                         inside fills the datagram and has a 2001::/32 Teredo address */
+    PT_TUNNEL_GTPU,   /* GTP-U, UDP port 2152 (3GPP TS 29.281) */
+    PT_TUNNEL_AYIYA   /* AYIYA, UDP port 5072 (draft-massar-v6ops-ayiya) */
 } pt_tunnel;
 
 /* "gre", "vxlan", ... ("-" for PT_TUNNEL_NONE). */

@@ -44,9 +44,9 @@ static pt_decode_result decode_ipv4(const uint8_t *data, size_t caplen, size_t w
     if (!h)
         return fail(pkt, wirelen < 20 ? PT_DECODE_MALFORMED : PT_DECODE_TRUNCATED,
                     "IPv4 header cut short");
-    tot = pt_load_be16(h + 2);
-    pkt->ip_id = pt_load_be16(h + 4);
-    fo = pt_load_be16(h + 6);
+    tot = pt_cursor_load_be16(h + 2);
+    pkt->ip_id = pt_cursor_load_be16(h + 4);
+    fo = pt_cursor_load_be16(h + 6);
     pkt->ttl = h[8];
     pkt->ip_proto = h[9];
     pkt->src.family = pkt->dst.family = 4;
@@ -140,7 +140,7 @@ static pt_decode_result decode_ipv6(const uint8_t *data, size_t caplen, size_t w
     if (!h)
         return fail(pkt, wirelen < 40 ? PT_DECODE_MALFORMED : PT_DECODE_TRUNCATED,
                     "IPv6 header cut short");
-    tot = 40 + (size_t)pt_load_be16(h + 4);
+    tot = 40 + (size_t)pt_cursor_load_be16(h + 4);
     nh = h[6];
     pkt->ttl = h[7];
     pkt->src.family = pkt->dst.family = 6;

@@ -116,13 +116,13 @@ static pt_decode_result decode_tcp(const uint8_t *data, size_t caplen, size_t wi
 
     if (!h)
         return short_header(pkt, TCP_HDR_MIN, wirelen, "TCP header cut short");
-    pkt->sport = pt_load_be16(h);
-    pkt->dport = pt_load_be16(h + 2);
-    pkt->seq = pt_load_be32(h + 4);
-    pkt->ack = pt_load_be32(h + 8);
+    pkt->sport = pt_cursor_load_be16(h);
+    pkt->dport = pt_cursor_load_be16(h + 2);
+    pkt->seq = pt_cursor_load_be32(h + 4);
+    pkt->ack = pt_cursor_load_be32(h + 8);
     doff = (size_t)(h[12] >> 4) * 4;
     pkt->tcp_flags = h[13];
-    pkt->window = pt_load_be16(h + 14);
+    pkt->window = pt_cursor_load_be16(h + 14);
     if (doff < TCP_HDR_MIN)
         return fail(pkt, PT_DECODE_MALFORMED, "TCP data offset below 5");
     if (doff > wirelen)
@@ -149,9 +149,9 @@ static pt_decode_result decode_udp(const uint8_t *data, size_t caplen, size_t wi
 
     if (!h)
         return short_header(pkt, UDP_HDR, wirelen, "UDP header cut short");
-    pkt->sport = pt_load_be16(h);
-    pkt->dport = pt_load_be16(h + 2);
-    ulen = pt_load_be16(h + 4);
+    pkt->sport = pt_cursor_load_be16(h);
+    pkt->dport = pt_cursor_load_be16(h + 2);
+    ulen = pt_cursor_load_be16(h + 4);
     /* Length 0 is legal only in an IPv6 jumbogram (RFC 2675): the IP layer has the length. */
     if (ulen == 0 && pkt->ip_version == 6)
         ulen = wirelen;

@@ -1,7 +1,8 @@
 /* decode_link.c — link layers: Ethernet II / 802.3 LLC+SNAP, 802.1Q/802.1ad/QinQ VLAN tags
  * (IEEE 802.1Q), MPLS label stacks (RFC 3032, RFC 4448 pseudowires), PPPoE sessions
  * (RFC 2516), PPP (RFC 1661/1662), Cisco HDLC, Linux cooked SLL and SLL2, BSD NULL and LOOP,
- * NFLOG, raw IPv4/IPv6 (tcpdump.org link-layer header types). */
+ * NFLOG, raw IPv4/IPv6 (tcpdump.org link-layer header types); and the opt-in tunnel
+ * decapsulation that reuses them (IP-in-IP, GRE, VXLAN, Geneve, Teredo, GTP-U, AYIYA). */
 #include "decode.h"
 
 #include "cursor.h"
@@ -133,8 +134,8 @@ static pt_decode_result link_ethertype(pt_cursor *c, size_t wire_rest, uint16_t 
                 return fail(pkt, PT_DECODE_TRUNCATED, "VLAN tag cut short");
             if (pkt->n_vlan >= PT_MAX_VLAN)
                 return fail(pkt, PT_DECODE_MALFORMED, "VLAN stack deeper than PT_MAX_VLAN");
-            pkt->vlan[pkt->n_vlan++] = pt_load_be16(tag) & 0x0fff;
-            type = pt_load_be16(tag + 2);
+            pkt->vlan[pkt->n_vlan++] = pt_cursor_load_be16(tag) & 0x0fff;
+            type = pt_cursor_load_be16(tag + 2);
             break;
         }
         case ETH_MPLS:
@@ -192,7 +193,7 @@ static pt_decode_result link_ether(pt_cursor *c, size_t wire, pt_packet *pkt)
 
     if (!h)
         return fail(pkt, PT_DECODE_TRUNCATED, "Ethernet header cut short");
-    type = pt_load_be16(h + 12);
+    type = pt_cursor_load_be16(h + 12);
     if (type < ETH_MIN_TYPE) {
         type = llc_ethertype(c);
         if (c->err)
@@ -471,16 +472,20 @@ enum {
     PORT_GRE_UDP = 4754,
     PORT_VXLAN = 4789,
     PORT_GENEVE = 6081,
+    PORT_AYIYA = 5072,
     ETH_TEB = 0x6558,
     INNER_IP_ANY = 1 /* not an Ethertype: IPv4 or IPv6 by the version nibble (GTP-U) */
 };
 
-/* GTP-U extension headers followed before giving up on a packet. */
+/* GTP-U extension headers followed before giving up on a packet. Build-time option (-D). */
+#ifndef PT_DECODE_MAX_GTP_EXT
 #define PT_DECODE_MAX_GTP_EXT 8
+#endif
 
 const char *pt_tunnel_name(int tunnel)
 {
-    static const char *const names[] = {"-", "ipip", "gre", "vxlan", "geneve", "teredo", "gtp-u"};
+    static const char *const names[] = {"-",      "ipip",   "gre",   "vxlan",
+                                        "geneve", "teredo", "gtp-u", "ayiya"};
 
     return tunnel >= 0 && tunnel < (int)(sizeof names / sizeof names[0]) ? names[tunnel] : "?";
 }
@@ -494,12 +499,12 @@ static uint16_t gre_header(pt_cursor *c)
 
     if (!h)
         return 0;
-    flags = pt_load_be16(h);
+    flags = pt_cursor_load_be16(h);
     if ((flags & 0x4007) != 0)
         return 0;
     pt_cursor_skip(c, (flags & 0x8000 ? 4u : 0u) + (flags & 0x2000 ? 4u : 0u) +
                           (flags & 0x1000 ? 4u : 0u));
-    return c->err ? 0 : pt_load_be16(h + 2);
+    return c->err ? 0 : pt_cursor_load_be16(h + 2);
 }
 
 /* GTP-U (3GPP TS 29.281) G-PDU: version 1, protocol type GTP, message type 255, then the
@@ -545,6 +550,33 @@ static bool teredo_header(pt_cursor *c)
     return !c->err && pt_cursor_peek_be16(c, 0, &v) && (v >> 12) == 6;
 }
 
+/* Whether the IPv6 packet at the cursor looks like Teredo on a port other than 3544 (a
+ * client talking to a relay): it fills the rest of the datagram exactly and one of its
+ * addresses is a Teredo address (2001:0000::/32). */
+static bool teredo_anywhere(const pt_cursor *c, size_t wire)
+{
+    const uint8_t *h = pt_cursor_ptr(c);
+    size_t rest = wire - c->off;
+
+    if (pt_cursor_remaining(c) < 40 || (h[0] >> 4) != 6 ||
+        (size_t)pt_cursor_load_be16(h + 4) + 40 != rest)
+        return false;
+    return pt_cursor_load_be32(h + 8) == 0x20010000u || pt_cursor_load_be32(h + 24) == 0x20010000u;
+}
+
+/* AYIYA ("anything in anything"): identity and signature lengths from the first two bytes,
+ * opcode 1 (forward), next header 4 or 41. Sets *type; returns whether the cursor now stands
+ * on the inner packet. */
+static bool ayiya_header(pt_cursor *c, uint16_t *type)
+{
+    const uint8_t *h = pt_cursor_take(c, 8);
+
+    if (!h || (h[2] & 0x0f) != 1 || (h[3] != 4 && h[3] != 41))
+        return false;
+    *type = h[3] == 4 ? ETH_IPV4 : ETH_IPV6;
+    return pt_cursor_skip(c, ((size_t)1 << (h[0] >> 4)) + (size_t)(h[1] >> 4) * 4);
+}
+
 /* Which UDP tunnel *pkt carries, with the cursor moved past its header and *type set to the
  * inner protocol (an Ethertype, ETH_TEB, or INNER_IP_ANY); PT_TUNNEL_NONE if none. */
 static pt_tunnel udp_tunnel(const pt_packet *pkt, pt_cursor *c, uint16_t *type)
@@ -562,7 +594,7 @@ static pt_tunnel udp_tunnel(const pt_packet *pkt, pt_cursor *c, uint16_t *type)
         h = pt_cursor_take(c, 8);
         if (!h || (h[0] >> 6) != 0)
             return PT_TUNNEL_NONE;
-        *type = pt_load_be16(h + 2);
+        *type = pt_cursor_load_be16(h + 2);
         return pt_cursor_skip(c, (size_t)(h[0] & 0x3f) * 4) ? PT_TUNNEL_GENEVE : PT_TUNNEL_NONE;
     case PORT_GRE_UDP:
         *type = gre_header(c);
@@ -574,10 +606,13 @@ static pt_tunnel udp_tunnel(const pt_packet *pkt, pt_cursor *c, uint16_t *type)
         *type = INNER_IP_ANY;
         return gtpu_header(c) ? PT_TUNNEL_GTPU : PT_TUNNEL_NONE;
     }
-    if (pkt->sport == PORT_TEREDO || pkt->dport == PORT_TEREDO) {
-        *type = ETH_IPV6;
+    if (pkt->sport == PORT_AYIYA || pkt->dport == PORT_AYIYA)
+        return ayiya_header(c, type) ? PT_TUNNEL_AYIYA : PT_TUNNEL_NONE;
+    *type = ETH_IPV6;
+    if (pkt->sport == PORT_TEREDO || pkt->dport == PORT_TEREDO)
         return teredo_header(c) ? PT_TUNNEL_TEREDO : PT_TUNNEL_NONE;
-    }
+    if (teredo_header(c) && teredo_anywhere(c, pkt->payload_wire_len))
+        return PT_TUNNEL_TEREDO;
     return PT_TUNNEL_NONE;
 }
 

@@ -61,6 +61,8 @@ struct pt_dispatch {
     uint16_t owner[65536]; /* server port -> plugin index, NO_OWNER */
     dstream *free_streams; /* pool: a stream's state is reused, not reallocated */
     GPtrArray *free_bufs;  /* pool of probe buffers */
+    unsigned n_free_streams;
+    size_t bufs_in_use, max_bufs; /* probe buffers now, and the probe_memory bound */
     pt_dispatch_stats stats;
 };
 
@@ -99,6 +101,8 @@ pt_dispatch *pt_dispatch_new(pt_plugin_set *plugins, pt_events *bus, bool own_bu
     d->n_plugins = plugins ? plugins->plugins->len : 0;
     d->plugins = plugins ? (pt_plugin_ref **)plugins->plugins->pdata : NULL;
     d->free_bufs = g_ptr_array_new_with_free_func(g_free);
+    size_t mem = lim && lim->probe_memory ? lim->probe_memory : PT_DISPATCH_PROBE_MEMORY_DEFAULT;
+    d->max_bufs = mem / d->probe_max_bytes ? mem / d->probe_max_bytes : 1;
     build_port_table(d);
     return d;
 }
@@ -113,6 +117,7 @@ static dstream *stream_alloc(pt_dispatch *d)
     dstream *s = d->free_streams;
     if (s) {
         d->free_streams = s->next_free;
+        d->n_free_streams--;
     } else {
         size_t size = sizeof(dstream) + d->max_log * sizeof(probe_rec) + d->n_plugins;
         s = g_malloc(size);
@@ -128,8 +133,13 @@ static dstream *stream_alloc(pt_dispatch *d)
 static void drop_buffers(pt_dispatch *d, dstream *s)
 {
     for (int i = 0; i < 2; i++) {
-        if (s->buf[i])
-            g_ptr_array_add(d->free_bufs, s->buf[i]);
+        if (s->buf[i]) {
+            d->bufs_in_use--;
+            if (d->free_bufs->len < PT_DISPATCH_POOL_MAX)
+                g_ptr_array_add(d->free_bufs, s->buf[i]);
+            else
+                g_free(s->buf[i]);
+        }
         s->buf[i] = NULL;
         s->len[i] = s->probe_off[i] = 0;
     }
@@ -139,24 +149,36 @@ static void drop_buffers(pt_dispatch *d, dstream *s)
 static void stream_release_mem(pt_dispatch *d, dstream *s)
 {
     drop_buffers(d, s);
+    if (d->n_free_streams >= PT_DISPATCH_POOL_MAX) {
+        g_free(s);
+        return;
+    }
     s->next_free = d->free_streams;
     d->free_streams = s;
+    d->n_free_streams++;
 }
 
+/* A probe buffer, or NULL when the undecided streams hold probe_memory already. */
 static uint8_t *buf_alloc(pt_dispatch *d)
 {
+    if (d->bufs_in_use >= d->max_bufs)
+        return NULL;
+    d->bufs_in_use++;
     if (d->free_bufs->len)
         return g_ptr_array_steal_index_fast(d->free_bufs, d->free_bufs->len - 1);
     return g_malloc(d->probe_max_bytes);
 }
 
+/* Why a stream is given up. */
+typedef enum release_why { REL_RELEASE, REL_VIOLATION, REL_MISBEHAVED } release_why;
+
 /* Give the stream up: close the plugin's state once, keep only the tcp events. */
-static void release(pt_dispatch *d, dstream *s, pt_feed_result why, const pt_time *ts)
+static void release(pt_dispatch *d, dstream *s, release_why why, const pt_time *ts)
 {
     pt_plugin_ref *p = s->plugin;
-    if (why == PT_FEED_RELEASE)
+    if (why == REL_RELEASE)
         p->releases++;
-    else if (why == PT_FEED_VIOLATION)
+    else if (why == REL_VIOLATION)
         p->violations++;
     else {
         p->misbehaved++;
@@ -176,12 +198,13 @@ static bool feed(pt_dispatch *d, dstream *s, pt_dir dir, const uint8_t *data, si
     pt_feed_result r = s->plugin->desc.stream_data(s->pstate, dir, data, len, ts);
     if (r == PT_FEED_OK && !s->host.failed)
         return true;
-    /* A malformed event counts as misbehaviour whatever the plugin returned. */
-    release(d, s,
-            s->host.failed                                     ? (pt_feed_result)-1
-            : (r == PT_FEED_RELEASE || r == PT_FEED_VIOLATION) ? r
-                                                               : (pt_feed_result)-1,
-            ts);
+    /* A malformed event, or a result that is none of the three, is misbehaviour. */
+    release_why why = REL_MISBEHAVED;
+    if (!s->host.failed && r == PT_FEED_RELEASE)
+        why = REL_RELEASE;
+    else if (!s->host.failed && r == PT_FEED_VIOLATION)
+        why = REL_VIOLATION;
+    release(d, s, why, ts);
     return false;
 }
 
@@ -190,19 +213,19 @@ static bool gap(pt_dispatch *d, dstream *s, pt_dir dir, uint64_t missing, const 
     s->plugin->desc.stream_gap(s->pstate, dir, missing, ts);
     if (!s->host.failed)
         return true;
-    release(d, s, (pt_feed_result)-1, ts);
+    release(d, s, REL_MISBEHAVED, ts);
     return false;
 }
 
 /* Open the plugin's state; false when it declined (the stream stays tcp-only). */
-static bool open_with(pt_dispatch *d, dstream *s, pt_plugin_ref *p)
+static bool open_with(pt_dispatch *d, dstream *s, pt_plugin_ref *p, const pt_time *ts)
 {
     s->plugin = p;
     s->host.plugin = p;
     s->pstate = p->desc.stream_open(p->state, &s->host);
     if (!s->pstate || s->host.failed) {
         if (s->pstate)
-            release(d, s, (pt_feed_result)-1, NULL);
+            release(d, s, REL_MISBEHAVED, ts);
         p->declined++;
         d->stats.declined++;
         s->state = DS_TCP_ONLY;
@@ -227,7 +250,7 @@ static void claim(pt_dispatch *d, dstream *s, pt_plugin_ref *p, pt_dir dir, cons
                   size_t len, const pt_time *ts)
 {
     d->stats.by_probe++;
-    if (!open_with(d, s, p)) {
+    if (!open_with(d, s, p, ts)) {
         drop_buffers(d, s);
         return;
     }
@@ -316,8 +339,11 @@ static void probe_data(pt_dispatch *d, dstream *s, pt_dir dir, const uint8_t *da
         return;
     }
     /* Everyone left needs more: keep the chunk for the next probe and the replay. */
-    if (!s->buf[dir])
-        s->buf[dir] = buf_alloc(d);
+    if (!s->buf[dir] && !(s->buf[dir] = buf_alloc(d))) {
+        d->stats.probe_memory_full++;
+        give_up(d, s);
+        return;
+    }
     if (have == 0)
         memcpy(s->buf[dir] + s->len[dir], data, len);
     if (!log_add(d, s, dir, false, s->len[dir], len)) {
@@ -348,7 +374,7 @@ static void on_start(void *ctx, pt_flow *f, const pt_time *ts)
     uint16_t owner = d->owner[info->server.port];
     if (owner != NO_OWNER) {
         d->stats.by_port++;
-        open_with(d, s, d->plugins[owner]);
+        open_with(d, s, d->plugins[owner], ts);
     } else if (d->n_plugins == 0) {
         s->state = DS_TCP_ONLY;
     } else {
@@ -470,7 +496,7 @@ void pt_dispatch_free(pt_dispatch *d)
 
 const GOptionEntry *pt_dispatch_option_entries(pt_dispatch_config *cfg)
 {
-    static GOptionEntry e[11];
+    static GOptionEntry e[12];
     GOptionEntry v[] = {
         {"plugin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cfg->loader.plugins,
          "Load only this plugin (name or .so path; repeatable); 'none' for tcp events only",
@@ -491,6 +517,8 @@ const GOptionEntry *pt_dispatch_option_entries(pt_dispatch_config *cfg)
          "N"},
         {"probe-max-turns", 0, 0, G_OPTION_ARG_INT64, &cfg->probe_max_turns,
          "Direction changes while the protocol is undecided (default 16)", "N"},
+        {"probe-memory", 0, 0, G_OPTION_ARG_INT64, &cfg->probe_memory,
+         "Bytes all undecided streams may buffer together (default 64 MiB)", "N"},
         {"plugin-log-lines", 0, 0, G_OPTION_ARG_INT64, &cfg->plugin_log_lines,
          "Log lines printed per plugin before they are only counted (default 100)", "N"},
         {"plugin-debug", 0, 0, G_OPTION_ARG_NONE, &cfg->plugin_debug,
@@ -502,49 +530,60 @@ const GOptionEntry *pt_dispatch_option_entries(pt_dispatch_config *cfg)
     return e;
 }
 
-/* [dispatch] section first, then the command line. */
+/* The limits: defaults, then the [dispatch] section, then the command line. */
 static bool read_limits(const pt_dispatch_config *cfg, GKeyFile *kf, pt_dispatch_limits *lim,
                         pt_plugin_host_limits *hl, GError **error)
 {
-    int64_t pmb = PT_DISPATCH_PROBE_MAX_BYTES_DEFAULT, pmt = PT_DISPATCH_PROBE_MAX_TURNS_DEFAULT;
-    int64_t pll = PT_HOST_LOG_LINES_DEFAULT;
+    struct {
+        const char *key, *option;
+        int64_t value, min, max;
+        gint64 cli;
+    } k[] = {
+        {"probe_max_bytes", "--probe-max-bytes", PT_DISPATCH_PROBE_MAX_BYTES_DEFAULT, 1,
+         PT_DISPATCH_PROBE_MAX_BYTES_MAX, cfg->probe_max_bytes},
+        {"probe_max_turns", "--probe-max-turns", PT_DISPATCH_PROBE_MAX_TURNS_DEFAULT, 1, 4096,
+         cfg->probe_max_turns},
+        {"probe_memory", "--probe-memory", PT_DISPATCH_PROBE_MEMORY_DEFAULT, 1, INT64_C(1) << 40,
+         cfg->probe_memory},
+        {"plugin_log_lines", "--plugin-log-lines", PT_HOST_LOG_LINES_DEFAULT, 1, UINT32_MAX,
+         cfg->plugin_log_lines},
+        {"event_max_fields", NULL, PT_HOST_MAX_FIELDS_DEFAULT, 1, 65536, 0},
+    };
     if (kf && g_key_file_has_group(kf, "dispatch")) {
-        static const char *const known[] = {"probe_max_bytes", "probe_max_turns",
-                                            "plugin_log_lines", NULL};
         g_auto(GStrv) keys = g_key_file_get_keys(kf, "dispatch", NULL, NULL);
-        for (char **k = keys; k && *k; k++) {
-            if (!g_strv_contains(known, *k)) {
+        for (char **key = keys; key && *key; key++) {
+            bool known = false;
+            for (size_t i = 0; i < G_N_ELEMENTS(k); i++)
+                known |= strcmp(*key, k[i].key) == 0;
+            if (!known) {
                 g_set_error(error, PT_DISPATCH_ERROR, 1,
                             "[dispatch]: unknown key '%s' (known: probe_max_bytes, "
-                            "probe_max_turns, plugin_log_lines)",
-                            *k);
+                            "probe_max_turns, probe_memory, plugin_log_lines, event_max_fields)",
+                            *key);
                 return false;
             }
         }
-        if (!pt_options_file_int(kf, "dispatch", "probe_max_bytes", 1,
-                                 PT_DISPATCH_PROBE_MAX_BYTES_MAX, &pmb, error) ||
-            !pt_options_file_int(kf, "dispatch", "probe_max_turns", 1, 4096, &pmt, error) ||
-            !pt_options_file_int(kf, "dispatch", "plugin_log_lines", 1, UINT32_MAX, &pll, error))
+        for (size_t i = 0; i < G_N_ELEMENTS(k); i++)
+            if (!pt_options_file_int(kf, "dispatch", k[i].key, k[i].min, k[i].max, &k[i].value,
+                                     error))
+                return false;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(k); i++) {
+        if (!k[i].cli)
+            continue;
+        if (k[i].cli < k[i].min || k[i].cli > k[i].max) {
+            g_set_error(error, PT_DISPATCH_ERROR, 1,
+                        "%s must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
+                        k[i].option, k[i].min, k[i].max);
             return false;
+        }
+        k[i].value = k[i].cli;
     }
-    if (cfg->probe_max_bytes)
-        pmb = cfg->probe_max_bytes;
-    if (cfg->probe_max_turns)
-        pmt = cfg->probe_max_turns;
-    if (cfg->plugin_log_lines)
-        pll = cfg->plugin_log_lines;
-    if (pmb < 1 || pmb > PT_DISPATCH_PROBE_MAX_BYTES_MAX || pmt < 1 || pmt > 4096 || pll < 1 ||
-        pll > UINT32_MAX) {
-        g_set_error(error, PT_DISPATCH_ERROR, 1,
-                    "--probe-max-bytes must be 1..%d, --probe-max-turns 1..4096, "
-                    "--plugin-log-lines 1..%u",
-                    PT_DISPATCH_PROBE_MAX_BYTES_MAX, UINT32_MAX);
-        return false;
-    }
-    lim->probe_max_bytes = (size_t)pmb;
-    lim->probe_max_turns = (unsigned)pmt;
-    hl->log_lines = (uint32_t)pll;
-    hl->max_fields = 0;
+    lim->probe_max_bytes = (size_t)k[0].value;
+    lim->probe_max_turns = (unsigned)k[1].value;
+    lim->probe_memory = (size_t)k[2].value;
+    hl->log_lines = (uint32_t)k[3].value;
+    hl->max_fields = (uint32_t)k[4].value;
     hl->log_level = cfg->plugin_debug ? PT_LOG_DEBUG : PT_LOG_WARNING;
     return true;
 }

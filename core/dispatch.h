@@ -33,6 +33,8 @@
 #define PT_DISPATCH_PROBE_MAX_BYTES_DEFAULT 4096 /* undecided bytes buffered per direction */
 #define PT_DISPATCH_PROBE_MAX_TURNS_DEFAULT 16   /* direction changes while undecided */
 #define PT_DISPATCH_PROBE_MAX_BYTES_MAX     (1 << 20)
+#define PT_DISPATCH_PROBE_MEMORY_DEFAULT    (64u << 20) /* all undecided streams together */
+#define PT_DISPATCH_POOL_MAX                1024 /* idle per-stream states and buffers kept */
 
 typedef struct pt_dispatch_config {
     pt_loader_config loader;   /* --plugin, --plugin-dir, --list-plugins */
@@ -40,12 +42,13 @@ typedef struct pt_dispatch_config {
     gint64 probe_max_bytes;    /* --probe-max-bytes; [dispatch] probe_max_bytes */
     gint64 probe_max_turns;    /* --probe-max-turns; [dispatch] probe_max_turns */
     gint64 plugin_log_lines;   /* --plugin-log-lines; [dispatch] plugin_log_lines */
+    gint64 probe_memory;       /* --probe-memory; [dispatch] probe_memory (bytes) */
     gboolean plugin_debug;     /* --plugin-debug: print plugins' info and debug logs */
 } pt_dispatch_config;
 
 /* NULL-terminated GOptionEntry array (static storage) writing into *cfg: --plugin,
  * --plugin-dir, --list-plugins, --plugin-opt, --config, --port, --probe-max-bytes,
- * --probe-max-turns, --plugin-log-lines, --plugin-debug. */
+ * --probe-max-turns, --probe-memory, --plugin-log-lines, --plugin-debug. */
 const GOptionEntry *pt_dispatch_option_entries(pt_dispatch_config *cfg);
 
 typedef struct pt_dispatch pt_dispatch;
@@ -53,6 +56,7 @@ typedef struct pt_dispatch pt_dispatch;
 typedef struct pt_dispatch_limits {
     size_t probe_max_bytes;   /* 0 = default */
     unsigned probe_max_turns; /* 0 = default */
+    size_t probe_memory;      /* bytes buffered by all undecided streams; 0 = default */
 } pt_dispatch_limits;
 
 /* Everything at once: read the config file, load the plugins, apply options and ports,
@@ -82,6 +86,7 @@ typedef struct pt_dispatch_stats {
     uint64_t by_probe;           /* claimed by a probe */
     uint64_t unclaimed;          /* every probe said no, or the probe bound was reached */
     uint64_t probe_bytes_copied; /* bytes buffered while undecided */
+    uint64_t probe_memory_full;  /* streams left undecided because probe_memory was used up */
     uint64_t declined;           /* stream_open returned NULL */
     uint64_t released;           /* RELEASE, VIOLATION, misbehaviour */
     uint64_t misbehaved;         /* bad return values, malformed events */

@@ -13,6 +13,7 @@ typedef struct flow_list {
 
 struct pt_flow_table {
     GHashTable *map; /* pt_flow_key * -> pt_flow * (key stored inside the flow) */
+    pt_flow *last;   /* the flow found last: packets of a flow come in runs */
     flow_list open, closed, buffering;
     uint64_t next_id;
 };
@@ -21,31 +22,32 @@ struct pt_flow_table {
  * data, hence a file-level value set once. */
 static uint32_t flow_hash_seed;
 
-/* FNV-1a over the key's significant bytes, seeded. */
+G_STATIC_ASSERT(sizeof(pt_flow_key) == 40);
+
+/* Multiply-xorshift over the key's five 64-bit words, seeded. */
 static guint flow_key_hash(gconstpointer p)
 {
-    const pt_flow_key *k = p;
-    size_t alen = k->family == 6 ? 16 : 4;
-    uint32_t h = 2166136261u ^ flow_hash_seed;
-    const uint8_t head[5] = {k->family, (uint8_t)(k->port[0] >> 8), (uint8_t)k->port[0],
-                             (uint8_t)(k->port[1] >> 8), (uint8_t)k->port[1]};
-    for (size_t i = 0; i < sizeof head; i++) {
-        h = (h ^ head[i]) * 16777619u;
+    uint64_t w[5];
+    memcpy(w, p, sizeof w);
+    uint64_t h = flow_hash_seed;
+    for (int i = 0; i < 5; i++) {
+        h = (h ^ w[i]) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
     }
-    for (int e = 0; e < 2; e++) {
-        for (size_t i = 0; i < alen; i++) {
-            h = (h ^ k->addr[e][i]) * 16777619u;
-        }
-    }
-    h ^= h >> 15;
-    h *= 0x2c1b3c6du;
-    h ^= h >> 12;
-    return h;
+    return (guint)(h ^ (h >> 32));
+}
+
+static bool flow_key_same(const pt_flow_key *a, const pt_flow_key *b)
+{
+    uint64_t x[5], y[5];
+    memcpy(x, a, sizeof x);
+    memcpy(y, b, sizeof y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
 static gboolean flow_key_equal(gconstpointer a, gconstpointer b)
 {
-    return memcmp(a, b, sizeof(pt_flow_key)) == 0;
+    return flow_key_same(a, b);
 }
 
 pt_flow_table *pt_flow_table_new(void)
@@ -100,7 +102,14 @@ void pt_flow_table_key(pt_flow_key *key, const pt_addr *src, uint16_t sport, con
 
 pt_flow *pt_flow_table_lookup(pt_flow_table *ft, const pt_flow_key *key)
 {
-    return g_hash_table_lookup(ft->map, key);
+    if (ft->last != NULL && flow_key_same(&ft->last->key, key)) {
+        return ft->last;
+    }
+    pt_flow *f = g_hash_table_lookup(ft->map, key);
+    if (f != NULL) {
+        ft->last = f;
+    }
+    return f;
 }
 
 static void list_append(flow_list *l, pt_flow *f)
@@ -183,6 +192,9 @@ void pt_flow_table_remove(pt_flow_table *ft, pt_flow *f)
     }
     pt_flow_table_buf_unlink(ft, f);
     g_hash_table_remove(ft->map, &f->key);
+    if (ft->last == f) {
+        ft->last = NULL;
+    }
     g_free(f);
 }
 

@@ -13,10 +13,10 @@
 /* The 5-tuple in canonical order: endpoint 0 sorts before endpoint 1 (address, then port),
  * so both directions of a connection have the same key. Protocol is always TCP. */
 typedef struct pt_flow_key {
-    uint8_t family; /* 4 or 6 */
-    uint8_t pad;
+    uint8_t addr[2][16]; /* IPv4 uses the first 4 bytes; the rest stays zero */
     uint16_t port[2];
-    uint8_t addr[2][16];
+    uint8_t family; /* 4 or 6 */
+    uint8_t pad[3]; /* zero: the key is hashed and compared as five 64-bit words */
 } pt_flow_key;
 
 /* Which of the three lists a flow is on. */

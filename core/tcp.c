@@ -33,7 +33,8 @@ struct pt_tcp {
     bool verbose;
     pt_time now;
     bool have_now;
-    uint64_t buffered; /* out-of-order bytes held, all flows */
+    int64_t check_at_us; /* no flow can expire before this capture time (epoch µs) */
+    uint64_t buffered;   /* out-of-order bytes held, all flows */
     pt_tcp_stats st;
     bool hinted_unseen, hinted_oversize;
 };
@@ -141,6 +142,7 @@ pt_tcp *pt_tcp_new(const pt_tcp_limits *limits, const pt_tcp_consumer *consumer)
         t->c = *consumer;
     }
     t->ft = pt_flow_table_new();
+    t->check_at_us = INT64_MAX;
     return t;
 }
 
@@ -184,6 +186,19 @@ void pt_tcp_get_stats(const pt_tcp *t, pt_tcp_stats *out)
     *out = t->st;
     out->flows_open = pt_flow_table_open_count(t->ft);
     out->buffered_bytes = t->buffered;
+}
+
+static int64_t tcp_us(const pt_time *ts)
+{
+    return ts->sec * 1000000 + ts->nsec / 1000;
+}
+
+/* A flow may expire at `at_us`: keep the earliest such time. */
+static void tcp_expire_at(pt_tcp *t, int64_t at_us)
+{
+    if (at_us < t->check_at_us) {
+        t->check_at_us = at_us;
+    }
 }
 
 static void tcp_start(pt_tcp *t, pt_flow *f, const pt_time *ts)
@@ -239,21 +254,35 @@ static void tcp_close_flow(pt_tcp *t, pt_flow *f, pt_close_reason why, const pt_
     tcp_end_flow(t, f, why, ts);
     f->closed_ts = *ts;
     pt_flow_table_close(t->ft, f);
+    tcp_expire_at(t, tcp_us(ts) + (int64_t)t->lim.closed_linger_us);
 }
 
-/* Capture time passed: end idle flows and forget old tombstones. */
+/* Capture time passed: end idle flows and forget old tombstones. The oldest open flow and
+ * the oldest tombstone bound when the next one can expire, so most packets check one
+ * number and touch no other flow (their cache lines stay cold). */
 static void tcp_expire(pt_tcp *t, const pt_time *now)
 {
+    int64_t now_us = tcp_us(now);
+    if (now_us <= t->check_at_us) {
+        return;
+    }
     pt_flow *f;
     while ((f = pt_flow_table_oldest_open(t->ft)) != NULL &&
-           pt_time_diff_us(now, &f->info.last_ts) > (int64_t)t->lim.idle_timeout_us) {
+           now_us - tcp_us(&f->info.last_ts) > (int64_t)t->lim.idle_timeout_us) {
         tcp_end_flow(t, f, PT_CLOSE_TIMEOUT, now);
         pt_flow_table_remove(t->ft, f);
         t->st.flows_timed_out++;
     }
     while ((f = pt_flow_table_oldest_closed(t->ft)) != NULL &&
-           pt_time_diff_us(now, &f->closed_ts) > (int64_t)t->lim.closed_linger_us) {
+           now_us - tcp_us(&f->closed_ts) > (int64_t)t->lim.closed_linger_us) {
         pt_flow_table_remove(t->ft, f);
+    }
+    t->check_at_us = INT64_MAX;
+    if ((f = pt_flow_table_oldest_open(t->ft)) != NULL) {
+        tcp_expire_at(t, tcp_us(&f->info.last_ts) + (int64_t)t->lim.idle_timeout_us);
+    }
+    if ((f = pt_flow_table_oldest_closed(t->ft)) != NULL) {
+        tcp_expire_at(t, tcp_us(&f->closed_ts) + (int64_t)t->lim.closed_linger_us);
     }
 }
 
@@ -309,6 +338,7 @@ static pt_flow *tcp_new_flow(pt_tcp *t, const pt_flow_key *key, bool swapped, co
     f->info.client = src_client ? src : dst;
     f->info.server = src_client ? dst : src;
     f->info.first_ts = f->info.last_ts = pkt->ts;
+    tcp_expire_at(t, tcp_us(&pkt->ts) + (int64_t)t->lim.idle_timeout_us);
     f->info.rtt_server_us = f->info.rtt_client_us = -1;
     t->st.flows_total++;
     uint32_t n = pt_flow_table_count(t->ft);

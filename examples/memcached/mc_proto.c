@@ -4,25 +4,31 @@
 
 #include "mc_proto.h"
 
+/* A table entry with the name's length computed at compile time. */
+#define CMD(name, cls, first_key, min_args)                                                        \
+    {                                                                                              \
+        name, sizeof(name) - 1, cls, first_key, min_args                                           \
+    }
+
 /* Every command memcached 1.6 knows, with how it is answered. */
 static const mc_command commands[] = {
-    {"get", MC_RETRIEVAL, 1, 1},    {"gets", MC_RETRIEVAL, 1, 1},
-    {"gat", MC_RETRIEVAL, 2, 2},    {"gats", MC_RETRIEVAL, 2, 2},
-    {"set", MC_STORAGE, 1, 4},      {"add", MC_STORAGE, 1, 4},
-    {"replace", MC_STORAGE, 1, 4},  {"append", MC_STORAGE, 1, 4},
-    {"prepend", MC_STORAGE, 1, 4},  {"cas", MC_STORAGE, 1, 5},
-    {"delete", MC_SIMPLE, 1, 1},    {"incr", MC_SIMPLE, 1, 2},
-    {"decr", MC_SIMPLE, 1, 2},      {"touch", MC_SIMPLE, 1, 2},
-    {"version", MC_SIMPLE, 0, 0},   {"flush_all", MC_SIMPLE, 0, 0},
-    {"verbosity", MC_SIMPLE, 0, 1}, {"cache_memlimit", MC_SIMPLE, 0, 1},
-    {"shutdown", MC_SIMPLE, 0, 0},  {"slabs", MC_SIMPLE, 0, 1},
-    {"lru", MC_SIMPLE, 0, 1},       {"extstore", MC_SIMPLE, 0, 1},
-    {"watch", MC_SIMPLE, 0, 0},     {"misbehave", MC_SIMPLE, 0, 0},
-    {"stats", MC_MULTI, 0, 0},      {"lru_crawler", MC_MULTI, 0, 1},
-    {"quit", MC_QUIT, 0, 0},        {"mg", MC_META_GET, 1, 1},
-    {"ms", MC_META_SET, 1, 2},      {"md", MC_META, 1, 1},
-    {"ma", MC_META, 1, 1},          {"me", MC_META, 1, 1},
-    {"mn", MC_META, 0, 0},
+    CMD("get", MC_RETRIEVAL, 1, 1),    CMD("gets", MC_RETRIEVAL, 1, 1),
+    CMD("gat", MC_RETRIEVAL, 2, 2),    CMD("gats", MC_RETRIEVAL, 2, 2),
+    CMD("set", MC_STORAGE, 1, 4),      CMD("add", MC_STORAGE, 1, 4),
+    CMD("replace", MC_STORAGE, 1, 4),  CMD("append", MC_STORAGE, 1, 4),
+    CMD("prepend", MC_STORAGE, 1, 4),  CMD("cas", MC_STORAGE, 1, 5),
+    CMD("delete", MC_SIMPLE, 1, 1),    CMD("incr", MC_SIMPLE, 1, 2),
+    CMD("decr", MC_SIMPLE, 1, 2),      CMD("touch", MC_SIMPLE, 1, 2),
+    CMD("version", MC_SIMPLE, 0, 0),   CMD("flush_all", MC_SIMPLE, 0, 0),
+    CMD("verbosity", MC_SIMPLE, 0, 1), CMD("cache_memlimit", MC_SIMPLE, 0, 1),
+    CMD("shutdown", MC_SIMPLE, 0, 0),  CMD("slabs", MC_SIMPLE, 0, 1),
+    CMD("lru", MC_SIMPLE, 0, 1),       CMD("extstore", MC_SIMPLE, 0, 1),
+    CMD("watch", MC_SIMPLE, 0, 0),     CMD("misbehave", MC_SIMPLE, 0, 0),
+    CMD("stats", MC_MULTI, 0, 0),      CMD("lru_crawler", MC_MULTI, 0, 1),
+    CMD("quit", MC_QUIT, 0, 0),        CMD("mg", MC_META_GET, 1, 1),
+    CMD("ms", MC_META_SET, 1, 2),      CMD("md", MC_META, 1, 1),
+    CMD("ma", MC_META, 1, 1),          CMD("me", MC_META, 1, 1),
+    CMD("mn", MC_META, 0, 0),
 };
 
 bool mc_token_is(mc_token tok, const char *s)
@@ -64,7 +70,7 @@ bool mc_tokenize(const uint8_t *p, size_t len, mc_line *out)
 const mc_command *mc_command_find(mc_token tok)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (mc_token_is(tok, commands[i].name)) {
+        if (tok.len == commands[i].name_len && memcmp(tok.ptr, commands[i].name, tok.len) == 0) {
             return &commands[i];
         }
     }

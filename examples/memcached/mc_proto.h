@@ -39,6 +39,7 @@ typedef enum mc_class {
 
 typedef struct mc_command {
     const char *name;
+    uint8_t name_len;
     mc_class cls;
     uint8_t first_key; /* token index of the first key; 0 when the command has none */
     uint8_t min_args;  /* tokens required after the name */

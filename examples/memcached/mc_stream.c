@@ -138,9 +138,12 @@ static pt_feed_result on_request(mc_stream *ms, const uint8_t *line, size_t len,
     } else if (cmd->cls == MC_META_GET || cmd->cls == MC_META) {
         meta_flags(r, &l, cmd->first_key + 1u);
     }
-    if ((cmd->cls == MC_STORAGE || cmd->cls == MC_META_SET) && !data) {
+    if ((cmd->cls == MC_STORAGE || cmd->cls == MC_META_SET) && (!data || cut)) {
         /* memcached answers CLIENT_ERROR and reads no data block */
-        mc_emit_parse_error(ms, PT_DIR_TO_SERVER, "bad storage command line", line, len, ts);
+        mc_emit_parse_error(ms, PT_DIR_TO_SERVER,
+                            cut ? "storage command line too long" : "bad storage command line",
+                            line, len, ts);
+        data = false;
     }
     if (data) {
         r->req_bytes = bytes;
@@ -339,6 +342,12 @@ static pt_feed_result on_line(mc_stream *ms, pt_dir dir, const uint8_t *line, si
     }
     if (dir == PT_DIR_TO_SERVER) {
         return on_request(ms, line, len, cut, ts);
+    }
+    if (cut) {
+        /* no memcached response line is that long (keys have at most 250 bytes) */
+        mc_emit_parse_error(ms, dir, "response line too long", line, len, ts);
+        ms->dir[dir].resync = true;
+        return PT_FEED_OK;
     }
     return on_response(ms, line, len, ts);
 }

@@ -19,9 +19,11 @@
  * pt_mock_error_count(), and logged to stderr):
  *   - the descriptor, like the core loader: ABI version, struct size, required callbacks,
  *     name syntax, option keys;
- *   - every emitted event: kind and field names non-NULL and snake_case, spans readable
- *     (ptr non-NULL when len > 0, len <= full_len), lists consistent, emit only on a stream
- *     that is open, timestamp present;
+ *   - every emitted event, with the core's rules (an event the core finds malformed costs
+ *     the plugin that stream): kind and field names non-NULL, [a-z][a-z0-9_]* and at most
+ *     64 bytes, no field named like the envelope (ts flow proto event client server), no
+ *     duplicate field, at most 256 fields, spans readable (ptr non-NULL when len > 0,
+ *     len <= full_len), lists consistent, emit only on an open stream, timestamp present;
  *   - data handed to probe() and stream_data() lives in a buffer of exactly `len` bytes that
  *     is freed right after the call, so under AddressSanitizer a read past the end or a
  *     pointer kept after the call is reported at once.
@@ -114,7 +116,8 @@ pt_mock_stream *pt_mock_stream_open_ep(pt_mockhost *m, const pt_endpoint *client
 /* Hand `len` bytes of direction `dir` to stream_data() with capture time `ts` (NULL: the
  * mock clock). When the plugin answers RELEASE or VIOLATION the mock does what the core does:
  * it calls stream_close(PT_CLOSE_RELEASED) and ignores later feeds on that stream, which
- * then return the same answer. Feeding a closed stream is a kit error. */
+ * then return the same answer. Feeding a closed stream is a kit error. Zero bytes call
+ * nothing (the core never hands a plugin an empty chunk). */
 pt_feed_result pt_mock_feed(pt_mock_stream *s, pt_dir dir, const void *data, size_t len,
                             const pt_time *ts);
 /* pt_mock_feed() of a C string (without its NUL) at the mock clock. */
@@ -193,7 +196,8 @@ const char *pt_mock_error_at(const pt_mockhost *m, size_t i);
  *     overlaps trimmed, but out-of-order segments are NOT buffered: a segment ahead of the
  *     expected sequence number is reported as a gap of the skipped bytes and the late
  *     segment, when it comes, is dropped as old. This is the kit's simplification; captures
- *     with reordering need the core's reassembly (core/tcp.h) to be traced faithfully;
+ *     with reordering need the core's reassembly (core/tcp.h) to be traced faithfully (inside
+ *     the pcaptrace tree, tests/kit/pt_mockcore.h feeds a capture through it);
  *   - FIN from both sides closes a stream with PT_CLOSE_FIN, RST with PT_CLOSE_RST, and the
  *     end of the file closes the rest with PT_CLOSE_END_OF_CAPTURE;
  *   - streams whose server port is not a server port are first offered to probe() (up to

@@ -62,8 +62,8 @@ typedef struct http_msg {
     bool truncated;      /* some bytes did not fit */
     bool in_value;       /* last header callback was a value */
     uint32_t method_off, method_len;
-    uint32_t target_off, target_len; /* request-target (URI) */
-    uint32_t reason_off, reason_len; /* response reason phrase */
+    uint32_t target_off, target_len;                               /* request-target (URI) */
+    uint32_t reason_off, reason_len;                               /* response reason phrase */
     int host, user_agent, content_type, content_encoding, upgrade; /* header index or -1 */
 } http_msg;
 
@@ -101,17 +101,17 @@ typedef struct http_dir {
     pt_dir dir;
     http_mode mode;
     http_pause pause;
-    bool in_message;   /* between message begin and message complete */
-    bool in_body;      /* between headers complete and message complete */
-    bool line_start;   /* resync: the next byte starts a line */
-    bool gap_filling;  /* feeding zeros for a gap inside a body */
-    bool any_message;  /* a message was parsed in this direction */
-    bool error_episode;/* parse_error already reported for the current resync episode */
-    bool keep_body;    /* keep a prefix of the current body */
-    bool interim;      /* the current response is a 1xx interim one */
-    bool finishing;    /* inside llhttp_finish() */
-    bool hold_lost;    /* held bytes were lost to a gap or the hold limit */
-    uint64_t offset;   /* bytes of this direction consumed so far */
+    bool in_message;             /* between message begin and message complete */
+    bool in_body;                /* between headers complete and message complete */
+    bool line_start;             /* resync: the next byte starts a line */
+    bool gap_filling;            /* feeding zeros for a gap inside a body */
+    bool any_message;            /* a message was parsed in this direction */
+    bool error_episode;          /* parse_error already reported for the current resync episode */
+    bool keep_body;              /* keep a prefix of the current body */
+    bool interim;                /* the current response is a 1xx interim one */
+    bool finishing;              /* inside llhttp_finish() */
+    bool hold_lost;              /* held bytes were lost to a gap or the hold limit */
+    uint64_t offset;             /* bytes of this direction consumed so far */
     uint64_t msg_begin, hdr_end; /* offsets of the current message */
     uint64_t resync_scanned;
     uint64_t body_bytes, gap_bytes; /* current message */
@@ -149,7 +149,11 @@ struct http_stream {
 };
 
 /* http_line.c: start-line recognition for probe() and resynchronisation. */
-typedef enum http_line_result { HTTP_LINE_NO = 0, HTTP_LINE_YES, HTTP_LINE_PARTIAL } http_line_result;
+typedef enum http_line_result {
+    HTTP_LINE_NO = 0,
+    HTTP_LINE_YES,
+    HTTP_LINE_PARTIAL
+} http_line_result;
 http_line_result http_line_check(pt_dir dir, const uint8_t *p, size_t len, bool allow_http09);
 /* Find the first line start in p[0..len) holding a start line for `dir`. *line_start says whether
  * p[0] starts a line and is updated. Returns YES/PARTIAL with *at set, or NO. */
@@ -185,7 +189,7 @@ void http_ring_pop(http_stream *st);
 void http_ring_free(http_stream *st);
 void http_on_headers(http_dir *d, uint64_t off);
 void http_on_message(http_dir *d, uint64_t off);
-void http_on_lost(http_dir *d, const char *why);
+void http_on_lost(http_dir *d);
 void http_on_close(http_stream *st, const char *why, const pt_time *ts);
 void http_release_hold(http_stream *st);
 void http_start_raw09(http_stream *st);

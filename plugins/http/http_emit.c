@@ -164,8 +164,7 @@ void http_emit_request(http_stream *st, http_txn *t, const pt_time *ts)
     emit(st, "request", t->complete ? &t->ts_complete : ts, &fs);
 }
 
-void http_emit_response(http_stream *st, http_txn *t, http_dir *d, const pt_time *ts,
-                        bool complete)
+void http_emit_response(http_stream *st, http_txn *t, http_dir *d, const pt_time *ts, bool complete)
 {
     http_plugin *pl = st->pl;
     pl->n_responses++;
@@ -180,8 +179,8 @@ void http_emit_response(http_stream *st, http_txn *t, http_dir *d, const pt_time
     fields fs = {.n = 0};
     char vb[8];
     add_request_id(&fs, t);
-    add_str(&fs, "version",
-            cstr(version_str(d->parser.http_major, d->parser.http_minor, vb)), !raw09);
+    add_str(&fs, "version", cstr(version_str(d->parser.http_major, d->parser.http_minor, vb)),
+            !raw09);
     add(&fs, raw09 ? PT_F_NULL("status") : PT_F_UINT("status", d->parser.status_code));
     add_str(&fs, "reason", http_msg_span(m, m->reason_off, m->reason_len), !raw09);
     add_str(&fs, "content_type", http_msg_header(m, m->content_type),

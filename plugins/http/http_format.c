@@ -1,11 +1,9 @@
 /* http_format.c — text rendering of the plugin's events in http_trace's style: a request line
  * "#N GET /path HTTP/1.1 (host)", a response line with status, sizes and latencies, then the
- * requested headers and bodies indented below. */
+ * requested headers and body on the same line (the text sink prints one line per event). */
 #include <string.h>
 
 #include "http.h"
-
-#define HTTP_TEXT_VALUE_MAX 2048 /* longest single value (URI, header line) printed */
 
 static const pt_field *find(const pt_event *ev, const char *name)
 {
@@ -32,10 +30,11 @@ static int64_t num(const pt_field *f)
     return f->type == PT_FIELD_UINT ? (int64_t)f->v.u : f->v.i;
 }
 
+/* A string value shortened to the text sink's --text-max-bytes (max_bytes 0), or `absent`. */
 static void span(const pt_host *h, pt_text *out, const pt_field *f, const char *absent)
 {
     if (has_str(f)) {
-        h->text_span(out, f->v.str, HTTP_TEXT_VALUE_MAX, false);
+        h->text_span(out, f->v.str, 0, false);
     } else {
         h->text_printf(out, "%s", absent);
     }
@@ -60,21 +59,21 @@ static void duration(const pt_host *h, pt_text *out, const char *label, const pt
     }
 }
 
-/* Indented header lines and body under the event line. */
+/* Header lines and body asked for, after the event's summary: " | Name: value | body: "..."". */
 static void details(const http_plugin *pl, const pt_event *ev, pt_text *out)
 {
     const pt_host *h = pl->host;
     const pt_field *hd = find(ev, "headers");
     if (hd != NULL && hd->type == PT_FIELD_STR_LIST) {
         for (size_t i = 0; i < hd->v.list.count; i++) {
-            h->text_printf(out, "\n    ");
-            h->text_span(out, hd->v.list.items[i], HTTP_TEXT_VALUE_MAX, false);
+            h->text_printf(out, " | ");
+            h->text_span(out, hd->v.list.items[i], 0, false);
         }
     }
     const pt_field *b = find(ev, "body");
     if (has_str(b) && b->v.str.len > 0) {
-        h->text_printf(out, "\n    ");
-        h->text_span(out, b->v.str, pl->body_max, false);
+        h->text_printf(out, " | body: ");
+        h->text_span(out, b->v.str, pl->body_max, true);
     }
 }
 

@@ -127,8 +127,8 @@ static void response_headers(http_dir *d, uint64_t off)
     d->interim = status >= 100 && status < 200 && status != 101;
     bool skip = d->interim || status == 204 || status == 304 ||
                 (t != NULL && t->method == HTTP_HEAD && t->headers_done);
-    bool upgrade = status == 101 ||
-                   (t != NULL && t->method == HTTP_CONNECT && status >= 200 && status < 300);
+    bool upgrade =
+        status == 101 || (t != NULL && t->method == HTTP_CONNECT && status >= 200 && status < 300);
     if (skip || upgrade) {
         d->parser.flags |= F_SKIPBODY;
     }
@@ -267,7 +267,7 @@ void http_on_message(http_dir *d, uint64_t off)
 
 /* The rest of the current message will never be parsed (gap, parse error): a response whose
  * headers were seen is reported incomplete; a request stays pending, it may still be answered. */
-void http_on_lost(http_dir *d, const char *why)
+void http_on_lost(http_dir *d)
 {
     http_stream *st = d->st;
     if (d->dir == PT_DIR_TO_CLIENT && d->in_message && d->in_body && !d->interim) {
@@ -288,7 +288,6 @@ void http_on_lost(http_dir *d, const char *why)
             st->next_seq--;
         }
     }
-    (void)why;
     d->in_message = false;
     d->in_body = false;
     d->cur_seq = 0;
@@ -320,7 +319,7 @@ void http_on_close(http_stream *st, const char *why, const pt_time *ts)
         r->in_message = false;
     }
     if (!st->released && r->in_message) {
-        http_on_lost(r, why);
+        http_on_lost(r);
     }
     http_txn *t;
     while ((t = http_ring_front(st)) != NULL) {

@@ -134,12 +134,12 @@ static void *http_init(const pt_host *host, const pt_options *o, char **error)
     }
     uint64_t body_max, hdr, pending;
     static const char *const keys[HTTP_N_FILTERS] = {"method", "host", "url", "user_agent"};
-    bool ok = int_option(host, o, "body_max", 1, INT32_MAX, &body_max, error) &&
-              int_option(host, o, "max_header_bytes", HTTP_MIN_HEADER_BYTES, INT32_MAX, &hdr,
-                         error) &&
-              int_option(host, o, "max_pending", 1, 1 << 20, &pending, error) &&
-              int_option(host, o, "resync_bytes", 1, INT64_MAX, &pl->resync_bytes, error) &&
-              compile(host->option_str(o, "show_header"), "show_header", &pl->show_header, error);
+    bool ok =
+        int_option(host, o, "body_max", 1, INT32_MAX, &body_max, error) &&
+        int_option(host, o, "max_header_bytes", HTTP_MIN_HEADER_BYTES, INT32_MAX, &hdr, error) &&
+        int_option(host, o, "max_pending", 1, 1 << 20, &pending, error) &&
+        int_option(host, o, "resync_bytes", 1, INT64_MAX, &pl->resync_bytes, error) &&
+        compile(host->option_str(o, "show_header"), "show_header", &pl->show_header, error);
     for (int i = 0; ok && i < HTTP_N_FILTERS; i++) {
         char ignore[32];
         snprintf(ignore, sizeof(ignore), "ignore_%s", keys[i]);
@@ -191,8 +191,8 @@ static void http_gap(void *state, pt_dir dir, uint64_t missing, const pt_time *t
 
 static void http_close(void *state, pt_close_reason why, const pt_time *ts)
 {
-    static const char *const reasons[] = {"fin",     "rst",           "timeout",
-                                          "evicted", "end_of_capture", "released"};
+    static const char *const reasons[] = {"fin",     "rst", "timeout", "evicted", "end_of_capture",
+                                          "released"};
     http_stream *st = state;
     http_stream_close(st, (size_t)why < G_N_ELEMENTS(reasons) ? reasons[why] : "closed", ts);
     http_stream_free(st);

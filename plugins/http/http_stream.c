@@ -62,8 +62,8 @@ static int cb_url(llhttp_t *p, const char *at, size_t n)
 static int cb_status(llhttp_t *p, const char *at, size_t n)
 {
     http_dir *d = dir_of(p);
-    http_msg_append(&d->resp, d->st->pl->max_header_bytes, &d->resp.reason_off,
-                    &d->resp.reason_len, at, n);
+    http_msg_append(&d->resp, d->st->pl->max_header_bytes, &d->resp.reason_off, &d->resp.reason_len,
+                    at, n);
     return 0;
 }
 
@@ -202,7 +202,7 @@ static void parse_failed(http_dir *d)
         http_emit_parse_error(st, d, llhttp_errno_name(e), llhttp_get_error_reason(&d->parser),
                               d->ts);
     }
-    http_on_lost(d, "parse_error");
+    http_on_lost(d);
     enter_resync(d, false);
 }
 
@@ -223,7 +223,7 @@ static pt_feed_result feed_parser(http_dir *d, const uint8_t *p, size_t n, size_
         }
         const char *pos = llhttp_get_error_pos(&d->parser);
         size_t k = pos != NULL && pos >= start && pos <= start + (n - done) ? (size_t)(pos - start)
-                                                                           : n - done;
+                                                                            : n - done;
         d->offset += k;
         done += k;
         if (e == HPE_PAUSED) {
@@ -489,7 +489,7 @@ void http_stream_gap(http_stream *st, pt_dir dir, uint64_t missing, const pt_tim
         d->gap_bytes += missing;
         break;
     default:
-        http_on_lost(d, "gap");
+        http_on_lost(d);
         enter_resync(d, true);
         d->error_episode = false;
         break;

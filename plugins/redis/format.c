@@ -37,8 +37,11 @@ static void put_command(const rd_config *cfg, const pt_event *ev, pt_text *out)
     }
     if (args && args->type == PT_FIELD_STR_LIST) {
         for (size_t i = 0; i < args->v.list.count; i++) {
+            pt_span a = args->v.list.items[i];
+            /* quote what would otherwise read as several words, or as nothing */
+            bool quote = a.full_len == 0 || (a.len && memchr(a.ptr, ' ', a.len));
             h->text_printf(out, " ");
-            h->text_span(out, args->v.list.items[i], cfg->max_arg_bytes, false);
+            h->text_span(out, a, cfg->max_arg_bytes, quote);
         }
         if (args->v.list.total > args->v.list.count)
             h->text_printf(out, " ...(%llu args)", (unsigned long long)args->v.list.total);

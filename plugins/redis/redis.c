@@ -427,7 +427,8 @@ static void feed_dir(rd_stream *st, pt_dir dir, const uint8_t *data, size_t len)
     while (off < len && st->verdict == PT_FEED_OK) {
         if (!*sync) {
             bool sure = false;
-            size_t at = req ? rd_sync_find(data + off, len - off, st->line_start[dir], &sure)
+            size_t at = req ? rd_sync_find(data + off, len - off, st->line_start[dir],
+                                           st->offset[dir] + off == 0, &sure)
                             : rd_sync_find_reply(data + off, len - off, st->line_start[dir]);
             sure = req ? sure : false;
             st->skipped_bytes[dir] += at;

@@ -148,8 +148,11 @@ void rd_emit_orphan(rd_stream *st, uint64_t reply_bytes);
 bool rd_span_is(pt_span s, const char *word);
 
 /* sync.c: finding a command boundary. Returns the offset of the first plausible command start
- * in data (at a line start), or len when none; *sure tells whether it matched completely. */
-size_t rd_sync_find(const uint8_t *data, size_t len, bool at_line_start, bool *sure);
+ * in data (at a line start), or len when none; *sure tells whether it matched completely.
+ * At the first byte of a stream any well-formed command array is accepted, later only one
+ * naming a known command. */
+size_t rd_sync_find(const uint8_t *data, size_t len, bool at_line_start, bool stream_start,
+                    bool *sure);
 /* The same for a reply: a type byte at a line start. */
 size_t rd_sync_find_reply(const uint8_t *data, size_t len, bool at_line_start);
 /* probe(): whether the bytes start a Redis command. */

@@ -34,12 +34,16 @@ static bool is_word_char(uint8_t c)
 
 /* Does a command start at d[0]? "*<n>\r\n$<m>\r\n<known name>\r\n" or an inline line
  * starting with a known command name. */
-static cand command_at(const uint8_t *d, size_t len)
+static cand command_at(const uint8_t *d, size_t len, bool any_name)
 {
     size_t i = 0;
     if (len == 0)
         return CAND_PARTIAL;
     if (d[0] == '*') {
+        /* the first byte of a stream: an array is a command, even a malformed one (the
+         * parser then reports it) */
+        if (any_name)
+            return CAND_YES;
         i = 1;
         cand c = digits_crlf(d, len, &i);
         if (c != CAND_YES)
@@ -59,9 +63,9 @@ static cand command_at(const uint8_t *d, size_t len)
             return CAND_NO;
         if (len - i < n + 2)
             return pt_rcmd_is_prefix(d + i, len - i < n ? len - i : n) ? CAND_PARTIAL : CAND_NO;
-        if (!pt_rcmd_find(d + i, n) || d[i + n] != '\r' || d[i + n + 1] != '\n')
+        if (d[i + n] != '\r' || d[i + n + 1] != '\n')
             return CAND_NO;
-        return CAND_YES;
+        return pt_rcmd_find(d + i, n) ? CAND_YES : CAND_NO;
     }
     while (i < len && i <= PT_RCMD_NAME_MAX && is_word_char(d[i]))
         i++;
@@ -82,7 +86,8 @@ static cand command_at(const uint8_t *d, size_t len)
     return CAND_YES;
 }
 
-size_t rd_sync_find(const uint8_t *data, size_t len, bool at_line_start, bool *sure)
+size_t rd_sync_find(const uint8_t *data, size_t len, bool at_line_start, bool stream_start,
+                    bool *sure)
 {
     size_t i = 0;
     if (!at_line_start) {
@@ -93,7 +98,7 @@ size_t rd_sync_find(const uint8_t *data, size_t len, bool at_line_start, bool *s
     }
     while (i < len) {
         size_t look = len - i < RD_SYNC_LOOKAHEAD ? len - i : RD_SYNC_LOOKAHEAD;
-        cand c = command_at(data + i, look);
+        cand c = command_at(data + i, look, stream_start && i == 0);
         if (c == CAND_YES || (c == CAND_PARTIAL && look == len - i)) {
             *sure = c == CAND_YES;
             return i;
@@ -149,7 +154,7 @@ size_t rd_sync_find_reply(const uint8_t *data, size_t len, bool at_line_start)
 pt_probe_result rd_probe_request(const uint8_t *data, size_t len)
 {
     size_t look = len < RD_SYNC_LOOKAHEAD ? len : RD_SYNC_LOOKAHEAD;
-    cand c = command_at(data, look);
+    cand c = command_at(data, look, false);
     if (c == CAND_YES)
         return PT_PROBE_YES;
     if (c == CAND_PARTIAL && look == len)

@@ -44,13 +44,15 @@ cli GETRANGE blob 0 9 >/dev/null
 printf 'MULTI\r\nINCR visits\r\nLPUSH queue a b c\r\nEXEC\r\nPING\r\nLRANGE queue 0 -1\r\n' | raw >/dev/null
 printf 'CLIENT REPLY OFF\r\nSET quiet 1\r\nCLIENT REPLY ON\r\nGET quiet\r\n' | raw >/dev/null
 (printf 'SUBSCRIBE news\r\n'; sleep 0.6; printf 'UNSUBSCRIBE news\r\nQUIT\r\n') | raw >/dev/null &
+sub=$!
 sleep 0.3
 cli PUBLISH news "breaking story" >/dev/null
-wait
+wait "$sub"
 cli BLPOP jobs 5 >/dev/null &
+blpop=$!
 sleep 0.3
 cli RPUSH jobs job-1 >/dev/null
-wait
+wait "$blpop"
 cli -3 HGETALL missing >/dev/null
 cli -3 HSET user:1 name ada lang c >/dev/null
 cli -3 HGETALL user:1 >/dev/null

@@ -82,6 +82,7 @@ ip netns exec "$ns" curl -sS --fail -g -o /dev/null "http://[::1]:$port/small.tx
 sleep 1
 kill -INT "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null || true
 tcpdump_pid=
-cat "$work/tcpdump.log" >&2
+grep -qx "0 packets dropped by kernel" "$work/tcpdump.log" ||
+    { echo "record-tcp-nginx: tcpdump lost packets:" >&2; cat "$work/tcpdump.log" >&2; exit 1; }
 cp "$work/rec.pcap" "$out"
 echo "record-tcp-nginx: wrote $out ($(stat -c %s "$out") bytes)" >&2

@@ -1085,6 +1085,41 @@ static void test_tunnel_udp(void)
     expect_ipv4_tcp();
     expect_tunnel(PT_TUNNEL_GTPU, 2152, 2152);
 
+    /* AYIYA: 16-byte identity, 20-byte signature, opcode forward, IPv6 inside. */
+    {
+        uint8_t ayiya[44] = {0x41, 0x52, 0x11, 41};
+
+        inner(false);
+        wrap(17, 5072, 50000, ayiya, sizeof ayiya);
+        r = dec(DLT_EN10MB);
+        CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+        CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+        expect_ipv6_udp();
+        expect_tunnel(PT_TUNNEL_AYIYA, 5072, 50000);
+        ayiya[2] = 0x12; /* not a forwarded packet */
+        wrap(17, 5072, 50000, ayiya, sizeof ayiya);
+        r = dec(DLT_EN10MB);
+        CU_ASSERT_EQUAL(open_tunnels(&r), 0);
+    }
+
+    /* Teredo between a client and a relay (any ports): recognised only when the IPv6 packet
+     * fills the datagram and has a Teredo address. */
+    inner(false);
+    G.b[8] = 0x20, G.b[9] = 0x01, G.b[10] = 0, G.b[11] = 0; /* source 2001:0:... */
+    wrap(17, 32900, 3797, NULL, 0);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 1);
+    CU_ASSERT_EQUAL(r, PT_DECODE_OK);
+    CU_ASSERT(P.ip_version == 6 && P.sport == 5353 && P.tunnel == PT_TUNNEL_TEREDO);
+    G.b[G.n++] = 0; /* one byte more than the IPv6 packet */
+    wrap(17, 32900, 3797, NULL, 0);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 0);
+    inner(false); /* 2001:db8:: is not a Teredo address */
+    wrap(17, 32900, 3797, NULL, 0);
+    r = dec(DLT_EN10MB);
+    CU_ASSERT_EQUAL(open_tunnels(&r), 0);
+
     /* Ordinary UDP and TCP are not tunnels. */
     inner(false);
     wrap(17, 50000, 53, NULL, 0);

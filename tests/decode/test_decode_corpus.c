@@ -23,7 +23,7 @@
 typedef struct counts {
     unsigned long files, refused, read_errors, unsupported_dlt;
     unsigned long packets, ok, truncated, malformed, fragments, reassembled, reassembled_bad;
-    unsigned long ip, tcp, udp, non_ip;
+    unsigned long ip, tcp, udp, non_ip, tunnels;
 } counts;
 
 static struct {
@@ -122,6 +122,18 @@ static void count_l4(counts *c, const pt_packet *p)
         c->udp++;
 }
 
+/* Open every tunnel the packet carries (pt_decode_tunnel), checking each inner packet. */
+static void open_tunnels(counts *c, pt_packet *pkt, const uint8_t *data, size_t len,
+                         const char *file, unsigned long pkt_no)
+{
+    pt_decode_result r = PT_DECODE_OK;
+
+    while (r == PT_DECODE_OK && pt_decode_tunnel(pkt, &r) == PT_OK) {
+        c->tunnels++;
+        check_packet(pkt, data, len, file, pkt_no);
+    }
+}
+
 /* Decode one capture file; returns the packets read, -1 when libpcap refused it, -2 when
  * libpcap stopped reading it part-way (e.g. pcapng interfaces of mixed link types). */
 static long run_file(const char *path, const char *rel, counts *c, bool verbose)
@@ -163,6 +175,7 @@ static long run_file(const char *path, const char *rel, counts *c, bool verbose)
         case PT_DECODE_OK:
             c->ok++;
             count_l4(c, &pkt);
+            open_tunnels(c, &pkt, data, h->caplen, rel, (unsigned long)n);
             break;
         case PT_DECODE_TRUNCATED:
             c->truncated++;
@@ -255,12 +268,13 @@ static void run_dir(const char *corpus, const char *sub, bool verbose, bool chec
         free(names[i]);
     }
     free(names);
-    printf("%s: %lu files (%lu refused by libpcap, %lu read errors, %lu link types not "
-           "decoded), %lu packets: ok %lu (ip %lu tcp %lu udp %lu non-ip %lu), truncated %lu, "
-           "malformed %lu, fragments %lu, reassembled %lu (%lu not decodable)\n",
-           sub, c.files, c.refused, c.read_errors, c.unsupported_dlt, c.packets, c.ok, c.ip, c.tcp,
-           c.udp, c.non_ip, c.truncated, c.malformed, c.fragments, c.reassembled,
-           c.reassembled_bad);
+    printf(
+        "%s: %lu files (%lu refused by libpcap, %lu read errors, %lu link types not "
+        "decoded), %lu packets: ok %lu (ip %lu tcp %lu udp %lu non-ip %lu), truncated %lu, "
+        "malformed %lu, fragments %lu, reassembled %lu (%lu not decodable), tunnels opened %lu\n",
+        sub, c.files, c.refused, c.read_errors, c.unsupported_dlt, c.packets, c.ok, c.ip, c.tcp,
+        c.udp, c.non_ip, c.truncated, c.malformed, c.fragments, c.reassembled, c.reassembled_bad,
+        c.tunnels);
 }
 
 int main(void)

@@ -79,9 +79,9 @@ static void emit_line(lines_stream *ls, pt_dir dir, const pt_time *ts)
     const pt_host *h = ls->p->host;
     pt_span text = {(const uint8_t *)ls->buf[dir], ls->len[dir], ls->len[dir]};
     if (ls->p->misbehave && ls->len[dir] == 5 && memcmp(ls->buf[dir], "BREAK", 5) == 0) {
-        pt_field bad[] = {PT_F_STR("BadName", PT_SPAN(NULL, 3)), PT_F_INT("n", 1),
-                          PT_F_INT("n", 2)};
-        h->emit(ls->s, "Not Snake", ts, bad, 3);
+        pt_field bad[] = {PT_F_STR("BadName", PT_SPAN(NULL, 3)), PT_F_INT("n", 1), PT_F_INT("n", 2),
+                          PT_F_INT("flow", 3)};
+        h->emit(ls->s, "Not Snake", ts, bad, 4);
         return;
     }
     pt_field f[] = {

@@ -40,9 +40,10 @@ struct pt_mockhost {
     bool color;
     GPtrArray *streams; /* pt_mock_stream*, owned */
     size_t declined;
-    GPtrArray *events; /* pt_mock_event*, owned */
-    GPtrArray *logs;   /* pt_mock_log*, owned */
-    GPtrArray *errors; /* char*, owned */
+    GPtrArray *declined_streams; /* kept so events emitted in stream_open stay valid */
+    GPtrArray *events;           /* pt_mock_event*, owned */
+    GPtrArray *logs;             /* pt_mock_log*, owned */
+    GPtrArray *errors;           /* char*, owned */
 };
 
 /* Record a breach of the plugin contract (printf-style) and print it to stderr. */

@@ -129,6 +129,7 @@ int pt_mock_feed_pcap_core(pt_mockhost *m, const char *path, const pt_mock_pcap_
     pt_session_get_stats(session, &ps);
     fd.st->packets = ps.packets;
     fd.st->tcp_packets = ps.tcp;
+    fd.st->fragments = ps.fragments;
     pt_session_set_tcp(session, NULL, NULL);
     pt_session_close(session);
     if (!ok) {

@@ -17,6 +17,10 @@
 /* Longest option value the kit accepts, a sanity bound against runaway test input. */
 #define PT_MOCK_MAX_OPTION_LEN 4096
 
+/* The core's limits on events (core/plugin_host.c), enforced here the same way. */
+#define PT_MOCK_NAME_MAX   64  /* longest event kind or field name */
+#define PT_MOCK_MAX_FIELDS 256 /* fields in one event */
+
 /* Fallback text rendering: longest value shown per field. */
 #define PT_MOCK_TEXT_FIELD_MAX 64
 
@@ -30,10 +34,12 @@ void pt_mock_error(pt_mockhost *m, const char *fmt, ...)
     g_ptr_array_add(m->errors, msg);
 }
 
-/* Names of kinds and fields are stable JSON keys: [a-z][a-z0-9_]*. */
+/* Names of kinds and fields are stable JSON keys: [a-z][a-z0-9_]*, at most
+ * PT_MOCK_NAME_MAX bytes. */
 static bool snake_case(const char *s)
 {
-    if (s == NULL || !(s[0] >= 'a' && s[0] <= 'z')) {
+    if (s == NULL || !(s[0] >= 'a' && s[0] <= 'z') ||
+        strnlen(s, PT_MOCK_NAME_MAX + 1) > PT_MOCK_NAME_MAX) {
         return false;
     }
     for (const char *p = s; *p; p++) {
@@ -366,9 +372,15 @@ static void field_copy(pt_mockhost *m, const char *kind, const pt_field *in, pt_
 {
     out->name = g_strdup(in->name ? in->name : "");
     out->type = in->type;
+    static const char *const envelope[] = {"ts", "flow", "proto", "event", "client", "server"};
     if (!snake_case(in->name)) {
-        pt_mock_error(m, "event '%s': field name '%s' is not snake_case", kind,
-                      in->name ? in->name : "(null)");
+        pt_mock_error(m, "event '%s': field name '%s' is not snake_case (at most %d bytes)", kind,
+                      in->name ? in->name : "(null)", PT_MOCK_NAME_MAX);
+    }
+    for (size_t i = 0; in->name != NULL && i < G_N_ELEMENTS(envelope); i++) {
+        if (strcmp(in->name, envelope[i]) == 0) {
+            pt_mock_error(m, "event '%s': field '%s' shadows the envelope", kind, in->name);
+        }
     }
     switch (in->type) {
     case PT_FIELD_STR:
@@ -435,6 +447,11 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
     }
     if (n_fields > 0 && fields == NULL) {
         pt_mock_error(m, "event '%s': %zu fields but NULL array", kind, n_fields);
+        return;
+    }
+    if (n_fields > PT_MOCK_MAX_FIELDS) {
+        pt_mock_error(m, "event '%s': %zu fields, the host takes at most %d", kind, n_fields,
+                      PT_MOCK_MAX_FIELDS);
         return;
     }
     if (ts == NULL) {
@@ -526,6 +543,7 @@ static pt_mockhost *mock_create(const pt_plugin *plugin, GModule *module,
     m->clock = (pt_time){PT_MOCK_EPOCH_SEC, 0};
     m->opts.values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     m->streams = g_ptr_array_new_with_free_func(stream_free);
+    m->declined_streams = g_ptr_array_new_with_free_func(stream_free);
     m->events = g_ptr_array_new_with_free_func(event_free);
     m->logs = g_ptr_array_new_with_free_func(log_free);
     m->errors = g_ptr_array_new_with_free_func(g_free);
@@ -623,6 +641,7 @@ void pt_mock_free(pt_mockhost *m)
     }
     g_ptr_array_free(m->events, TRUE);
     g_ptr_array_free(m->streams, TRUE);
+    g_ptr_array_free(m->declined_streams, TRUE);
     g_ptr_array_free(m->logs, TRUE);
     g_ptr_array_free(m->errors, TRUE);
     g_hash_table_destroy(m->opts.values);
@@ -712,7 +731,8 @@ pt_mock_stream *pt_mock_stream_open_ep(pt_mockhost *m, const pt_endpoint *client
     s->state = m->plugin->stream_open(m->plugin_state, s);
     if (s->state == NULL) {
         m->declined++;
-        g_free(s);
+        s->open = false;
+        g_ptr_array_add(m->declined_streams, s);
         return NULL;
     }
     g_ptr_array_add(m->streams, s);

@@ -9,6 +9,8 @@
 
 #include <pcaptrace/testkit.h>
 
+#include "kit_capture.h"
+
 extern const pt_plugin kit_lines_plugin;
 
 static pt_mockhost *new_mock(const char *const *opts)
@@ -227,8 +229,9 @@ static void test_contract_breaches(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     pt_mock_stream *s = pt_mock_stream_open(m, "1.2.3.4:1000", "5.6.7.8:7777");
     pt_mock_feed_str(s, PT_DIR_TO_SERVER, "BREAK\r\n");
-    /* kind not snake_case, field name not snake_case, NULL span, duplicate field */
-    CU_ASSERT_EQUAL(pt_mock_error_count(m), 4);
+    /* kind not snake_case, field name not snake_case, NULL span, duplicate field, a field
+     * shadowing the envelope */
+    CU_ASSERT_EQUAL(pt_mock_error_count(m), 5);
     const pt_mock_event *e = pt_mock_event_at(m, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
     CU_ASSERT_EQUAL(pt_mock_field(e, "BadName")->type, PT_FIELD_NULL);
@@ -265,66 +268,31 @@ static void test_load_shared_object(void)
 
 /* ---- capture files ------------------------------------------------------------------------- */
 
-enum { F_FIN = 0x01, F_SYN = 0x02, F_RST = 0x04, F_PSH = 0x08, F_ACK = 0x10 };
-
-/* Write one Ethernet/IPv4/TCP frame. Addresses are 10.0.0.<host>. */
-static void put_tcp(pcap_dumper_t *d, long usec, int src, int sport, int dst, int dport,
-                    uint32_t seq, int flags, const char *payload)
-{
-    size_t plen = payload ? strlen(payload) : 0;
-    uint8_t f[1600];
-    memset(f, 0, 54);
-    f[12] = 0x08;
-    uint8_t *ip = f + 14;
-    size_t total = 20 + 20 + plen;
-    ip[0] = 0x45;
-    ip[2] = (uint8_t)(total >> 8);
-    ip[3] = (uint8_t)total;
-    ip[8] = 64;
-    ip[9] = 6;
-    ip[12] = 10, ip[15] = (uint8_t)src;
-    ip[16] = 10, ip[19] = (uint8_t)dst;
-    uint8_t *t = ip + 20;
-    t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
-    t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
-    t[4] = (uint8_t)(seq >> 24), t[5] = (uint8_t)(seq >> 16), t[6] = (uint8_t)(seq >> 8);
-    t[7] = (uint8_t)seq;
-    t[12] = 5 << 4;
-    t[13] = (uint8_t)flags;
-    memcpy(t + 20, payload ? payload : "", plen);
-    struct pcap_pkthdr h = {{1700000000 + usec / 1000000, usec % 1000000},
-                            (bpf_u_int32)(14 + total),
-                            (bpf_u_int32)(14 + total)};
-    pcap_dump((u_char *)d, &h, f);
-}
-
 /* A capture with: a handshaked flow on the server port with a retransmission, a lost
  * segment and a FIN close; a mid-stream flow on another port found by probe(); a flow
  * probe() refuses; and one left open at the end of the file. */
 static char *write_capture(void)
 {
-    char *path = strdup("/tmp/pt-kit-XXXXXX");
-    int fdesc = mkstemp(path);
-    close(fdesc);
-    pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
-    pcap_dumper_t *d = pcap_dump_open(dead, path);
-    put_tcp(d, 0, 1, 40000, 2, 7777, 1000, F_SYN, NULL);
-    put_tcp(d, 100, 2, 7777, 1, 40000, 5000, F_SYN | F_ACK, NULL);
-    put_tcp(d, 200, 1, 40000, 2, 7777, 1001, F_ACK, NULL);
-    put_tcp(d, 300, 1, 40000, 2, 7777, 1001, F_ACK | F_PSH, "HELLO\r\n");
-    put_tcp(d, 400, 1, 40000, 2, 7777, 1001, F_ACK | F_PSH, "HELLO\r\n"); /* retransmission */
-    put_tcp(d, 500, 2, 7777, 1, 40000, 5001, F_ACK | F_PSH, "welcome\r\n");
+    char *path;
+    pcap_t *dead;
+    pcap_dumper_t *d = kit_capture_open(&path, &dead);
+    kit_put_tcp(d, 0, 1, 40000, 2, 7777, 1000, KIT_SYN, NULL);
+    kit_put_tcp(d, 100, 2, 7777, 1, 40000, 5000, KIT_SYN | KIT_ACK, NULL);
+    kit_put_tcp(d, 200, 1, 40000, 2, 7777, 1001, KIT_ACK, NULL);
+    kit_put_tcp(d, 300, 1, 40000, 2, 7777, 1001, KIT_ACK | KIT_PSH, "HELLO\r\n");
+    kit_put_tcp(d, 400, 1, 40000, 2, 7777, 1001, KIT_ACK | KIT_PSH,
+                "HELLO\r\n"); /* retransmission */
+    kit_put_tcp(d, 500, 2, 7777, 1, 40000, 5001, KIT_ACK | KIT_PSH, "welcome\r\n");
     /* "lost\r\n" (6 bytes at 1008) never captured */
-    put_tcp(d, 700, 1, 40000, 2, 7777, 1014, F_ACK | F_PSH, "after\r\n");
-    put_tcp(d, 800, 3, 50000, 4, 6000, 77, F_ACK | F_PSH, "HEL");        /* probe: need more */
-    put_tcp(d, 900, 3, 50000, 4, 6000, 80, F_ACK | F_PSH, "LO mid\r\n"); /* probe: yes */
-    put_tcp(d, 950, 4, 6000, 3, 50000, 9, F_ACK | F_PSH, "ok\r\n");
-    put_tcp(d, 960, 5, 5000, 6, 80, 1, F_ACK | F_PSH, "GET / HTTP/1.1\r\n"); /* probe: no */
-    put_tcp(d, 1000, 1, 40000, 2, 7777, 1021, F_ACK | F_FIN, NULL);
-    put_tcp(d, 1100, 2, 7777, 1, 40000, 5010, F_ACK | F_FIN, NULL);
-    put_tcp(d, 1200, 1, 40000, 2, 7777, 1022, F_ACK, NULL);
-    pcap_dump_close(d);
-    pcap_close(dead);
+    kit_put_tcp(d, 700, 1, 40000, 2, 7777, 1014, KIT_ACK | KIT_PSH, "after\r\n");
+    kit_put_tcp(d, 800, 3, 50000, 4, 6000, 77, KIT_ACK | KIT_PSH, "HEL"); /* probe: need more */
+    kit_put_tcp(d, 900, 3, 50000, 4, 6000, 80, KIT_ACK | KIT_PSH, "LO mid\r\n"); /* probe: yes */
+    kit_put_tcp(d, 950, 4, 6000, 3, 50000, 9, KIT_ACK | KIT_PSH, "ok\r\n");
+    kit_put_tcp(d, 960, 5, 5000, 6, 80, 1, KIT_ACK | KIT_PSH, "GET / HTTP/1.1\r\n"); /* probe: no */
+    kit_put_tcp(d, 1000, 1, 40000, 2, 7777, 1021, KIT_ACK | KIT_FIN, NULL);
+    kit_put_tcp(d, 1100, 2, 7777, 1, 40000, 5010, KIT_ACK | KIT_FIN, NULL);
+    kit_put_tcp(d, 1200, 1, 40000, 2, 7777, 1022, KIT_ACK, NULL);
+    kit_capture_close(d, dead);
     return path;
 }
 

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include <pcaptrace/testkit.h>
+#ifdef PT_TESTKIT_CORE
+#include "pt_mockcore.h"
+#endif
 
 const pt_plugin *pt_plugin_entry(void);
 
@@ -472,14 +475,29 @@ static void test_limits(void)
     pt_mock_feed_str(s, C2S, "get alpha beta gamma delta epsilon zeta eta theta\r\n");
     pt_mock_feed_str(s, S2C, "END\r\n");
     CU_ASSERT_EQUAL(pt_mock_field_int(cmd(m, 1), "truncated", -1), 1);
+    /* a storage line cut at the limit reads no data block; a cut response line is dropped */
+    pt_mock_feed_str(s, C2S, "set a_very_long_key_that_goes_past_32 0 0 5\r\nget x\r\n");
+    pt_mock_feed_str(s, S2C, "CLIENT_ERROR line too long\r\nEND\r\n");
+    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(pt_mock_find(m, "parse_error", 0), "reason"),
+                           "storage command line too long");
+    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(cmd(m, 2), "result"), "CLIENT_ERROR");
+    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(cmd(m, 3), "key"), "x");
+    pt_mock_feed_str(s, C2S, "get y\r\n");
+    pt_mock_feed_str(s, S2C, "VALUE y_with_a_line_longer_than_32_bytes 0 1\r\nz\r\nEND\r\n");
+    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(pt_mock_find(m, "parse_error", 1), "reason"),
+                           "response line too long");
+    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(cmd(m, 4), "result"), "END");
+    CU_ASSERT_EQUAL(pt_mock_count_kind(m, "parse_error"), 2);
+    pt_mock_events_clear(m);
     /* more waiting requests than max_pending: the oldest are given up */
     pt_mock_feed_str(s, C2S, "get 1\r\nget 2\r\nget 3\r\nget 4\r\nget 5\r\n");
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "unanswered"), 2);
     CU_ASSERT_STRING_EQUAL(pt_mock_field_str(pt_mock_find(m, "unanswered", 0), "reason"),
                            "queue_full");
+    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(pt_mock_find(m, "unanswered", 0), "key"), "1");
     pt_mock_feed_str(s, S2C, "END\r\nEND\r\n");
-    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(cmd(m, 2), "key"), "3");
-    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(cmd(m, 3), "key"), "4");
+    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(cmd(m, 0), "key"), "3");
+    CU_ASSERT_STRING_EQUAL(pt_mock_field_str(cmd(m, 1), "key"), "4");
     CU_ASSERT_EQUAL(pt_mock_error_count(m), 0);
     pt_mock_free(m);
 
@@ -644,6 +662,32 @@ static void test_capture(void)
     pt_mock_free(m);
 }
 
+#ifdef PT_TESTKIT_CORE
+/* The recorded capture through the core's own reassembly gives the same events as through
+ * the kit's simple feeder (the capture has no loss or reordering). */
+static void test_capture_core(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/captures/memcached-text-basic.pcap",
+             getenv("PT_SOURCE_ROOT") ? getenv("PT_SOURCE_ROOT") : ".");
+    pt_mockhost *a = mock(), *b = mock();
+    CU_ASSERT_EQUAL_FATAL(pt_mock_feed_pcap(a, path, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(pt_mock_feed_pcap_core(b, path, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(pt_mock_count_kind(b, "command"), 9);
+    CU_ASSERT_EQUAL_FATAL(pt_mock_event_count(a), pt_mock_event_count(b));
+    for (size_t i = 0; i < pt_mock_event_count(a); i++) {
+        char *ta = pt_mock_format_text(a, pt_mock_event_at(a, i));
+        char *tb = pt_mock_format_text(b, pt_mock_event_at(b, i));
+        CU_ASSERT_STRING_EQUAL(ta, tb);
+        free(ta);
+        free(tb);
+    }
+    assert_clean(b);
+    pt_mock_free(a);
+    pt_mock_free(b);
+}
+#endif
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS) {
@@ -670,6 +714,9 @@ int main(void)
     CU_add_test(s, "hostile", test_hostile);
     CU_add_test(s, "shared object", test_shared_object);
     CU_add_test(s, "capture", test_capture);
+#ifdef PT_TESTKIT_CORE
+    CU_add_test(s, "capture through the core", test_capture_core);
+#endif
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures();

@@ -241,7 +241,8 @@ static pt_tcp_consumer cons;
 static int flow_no;
 static const pt_time t0 = {1700000000, 5000};
 
-static void setup(const pt_plugin *const *plugins, size_t probe_max_bytes, unsigned turns)
+static void setup_mem(const pt_plugin *const *plugins, size_t probe_max_bytes, unsigned turns,
+                      size_t memory)
 {
     pt_plugin_set *set = pt_plugin_loader_new(NULL, NULL, NULL);
     for (size_t i = 0; plugins[i]; i++)
@@ -253,12 +254,17 @@ static void setup(const pt_plugin *const *plugins, size_t probe_max_bytes, unsig
     rec->ops = &rec_ops;
     rec->name = g_strdup("record");
     pt_events_add_sink(bus, rec);
-    pt_dispatch_limits lim = {probe_max_bytes, turns};
+    pt_dispatch_limits lim = {probe_max_bytes, turns, memory};
     disp = pt_dispatch_new(set, bus, true, &lim);
     pt_dispatch_consumer(disp, &cons);
     g_ptr_array_set_size(events, 0);
     g_ptr_array_set_size(finished, 0);
     opens = closes = released_closes = data_calls = 0;
+}
+
+static void setup(const pt_plugin *const *plugins, size_t probe_max_bytes, unsigned turns)
+{
+    setup_mem(plugins, probe_max_bytes, turns, 0);
 }
 
 static void teardown(void)
@@ -464,6 +470,31 @@ static void test_probe_bound(void)
     teardown();
 }
 
+/* All undecided streams together buffer at most probe_memory. */
+static void test_probe_memory(void)
+{
+    const pt_plugin *const plugins[] = {&greedy, NULL};
+    setup_mem(plugins, 64, 0, 128); /* room for two buffers */
+    pt_flow *a = flow_new(1111), *b = flow_new(1111), *c = flow_new(1111);
+    send(a, PT_DIR_TO_SERVER, "x");
+    send(b, PT_DIR_TO_SERVER, "x");
+    send(c, PT_DIR_TO_SERVER, "x");
+    pt_dispatch_stats st;
+    pt_dispatch_get_stats(disp, &st);
+    CU_ASSERT_EQUAL(st.probe_memory_full, 1);
+    CU_ASSERT_EQUAL(st.probe_bytes_copied, 2);
+    flow_end(a);
+    pt_flow *e = flow_new(1111);
+    send(e, PT_DIR_TO_SERVER, "x"); /* a's buffer is free again */
+    pt_dispatch_get_stats(disp, &st);
+    CU_ASSERT_EQUAL(st.probe_memory_full, 1);
+    CU_ASSERT_EQUAL(st.probe_bytes_copied, 3);
+    flow_end(b);
+    flow_end(c);
+    flow_end(e);
+    teardown();
+}
+
 static void test_gap_while_probing(void)
 {
     setup(resp_web, 0, 0);
@@ -561,6 +592,7 @@ int main(void)
     CU_add_test(s, "server first, interleaved replay", test_server_first_and_interleaving);
     CU_add_test(s, "mixed protocols on one port", test_mixed_on_one_port);
     CU_add_test(s, "probe bound", test_probe_bound);
+    CU_add_test(s, "probe memory bound", test_probe_memory);
     CU_add_test(s, "gap while probing", test_gap_while_probing);
     CU_add_test(s, "violation and misbehaviour", test_violation_and_misbehaviour);
     CU_add_test(s, "no plugins", test_no_plugins);

@@ -372,6 +372,7 @@ static void test_resync(void)
 
 static void test_hostile(void)
 {
+    pt_mockhost *m2;
     const char *opts[] = {"max_depth=8", NULL};
     pt_mockhost *m = mock(opts);
     pt_mock_stream *s = open_stream(m);
@@ -392,8 +393,17 @@ static void test_hostile(void)
     m = mock(NULL);
     s = open_stream(m);
     pt_mock_feed_str(s, C, "GET k\r\n");
-    CU_ASSERT_EQUAL(pt_mock_feed_str(s, C, "*2\r\n$-7\r\n"), PT_FEED_VIOLATION);
+    /* a bad request: Redis still answers the commands before it, then closes */
+    CU_ASSERT_EQUAL(pt_mock_feed_str(s, C, "*2\r\n$-7\r\n"), PT_FEED_OK);
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "parse_error"), 1);
+    CU_ASSERT_EQUAL(pt_mock_feed_str(s, C, "GET ignored\r\n"), PT_FEED_OK);
+    CU_ASSERT_EQUAL(pt_mock_feed_str(s, S, "$1\r\nv\r\n"), PT_FEED_VIOLATION);
+    CU_ASSERT_EQUAL(pt_mock_count_kind(m, "command"), 1);
+    CU_ASSERT_EQUAL(pt_mock_count_kind(m, "unanswered"), 0);
+    m2 = mock(NULL);
+    s = open_stream(m2);
+    CU_ASSERT_EQUAL(pt_mock_feed_str(s, C, "*2\r\n$-7\r\n"), PT_FEED_VIOLATION);
+    finish(m2);
     finish(m);
 
     /* more commands than max_pending: the oldest are given up, memory stays bounded */

@@ -36,6 +36,11 @@ json=$(redis-cli -p "$port" --raw XRANGE pt-test - + COUNT 2 | awk 'prev == "jso
 python3 -c 'import json,sys; o=json.loads(sys.argv[1]); assert o["seq"]==1 and o["key"]=="key:1\r\n\x01" and o["server"]=="[2001:db8::2]:443", o' "$json" ||
     fail "json field: $json"
 
+# XADD MAXLEN ~ N trims the stream (approximately: whole macro nodes).
+out=$("$fixture" redis "redis://127.0.0.1:$port/pt-trim" 5000 0 500) || fail "fixture: $out"
+n=$(redis-cli -p "$port" XLEN pt-trim)
+[ "$n" -ge 500 ] && [ "$n" -lt 2000 ] || fail "XLEN pt-trim = $n with MAXLEN ~ 500"
+
 # Dead server: capture goes on at full speed, every event counted as dropped.
 dead=$(free_port)
 start=$(date +%s%N)

@@ -1,6 +1,7 @@
 /* sink_fixture.c — writes hostile events through the real sinks for the sink tests:
  *   sink_fixture hostile DIR          DIR/events.jsonl, DIR/events.txt, DIR/expected.jsonl
- *   sink_fixture redis URL N [MS]     N events to a redis sink, one every MS ms; prints counters
+ *   sink_fixture redis URL N [MS [MAXLEN]]  N events to a redis sink, one every MS ms, XADD
+ *                                           MAXLEN ~ MAXLEN; prints the counters
  * expected.jsonl has, per event, the exact bytes of each string field as base64, so the
  * checker (check_json.py) can verify lossless round trips with a real JSON parser. */
 #include <stdio.h>
@@ -131,10 +132,11 @@ static int hostile(const char *dir)
     return 0;
 }
 
-static int redis(const char *url, int n, int interval_ms)
+static int redis(const char *url, int n, int interval_ms, long maxlen)
 {
     char *sinks[] = {(char *)url, NULL};
-    pt_events_config cfg = {.format = "none", .sinks = sinks, .queue_bytes = 1 << 20};
+    pt_events_config cfg = {
+        .format = "none", .sinks = sinks, .queue_bytes = 1 << 20, .redis_maxlen = maxlen};
     GError *err = NULL;
     pt_events *bus = pt_events_new(&cfg, NULL, &err);
     if (!bus) {
@@ -168,7 +170,8 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "hostile") == 0)
         return hostile(argv[2]);
     if (argc >= 4 && strcmp(argv[1], "redis") == 0)
-        return redis(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 0);
-    fprintf(stderr, "usage: %s hostile DIR | redis URL N [MS]\n", argv[0]);
+        return redis(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 0,
+                     argc > 5 ? atol(argv[5]) : 0);
+    fprintf(stderr, "usage: %s hostile DIR | redis URL N [MS [MAXLEN]]\n", argv[0]);
     return 2;
 }

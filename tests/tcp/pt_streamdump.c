@@ -22,6 +22,7 @@ typedef struct dump_opts {
     char *out_dir;
     char *pcpp_dir;
     gboolean count_only;
+    gboolean decode_only;
     gboolean quiet;
     gint server_port;
 } dump_opts;
@@ -115,8 +116,8 @@ static void on_end(void *ctx, pt_flow *f, pt_close_reason why, const pt_time *ts
     printf("{\"flow\":\"%s\",\"client\":\"%s\",\"server\":\"%s\",\"reason\":\"%s\","
            "\"handshake\":%s,\"bytes_to_server\":%" PRIu64 ",\"bytes_to_client\":%" PRIu64
            ",\"gap_bytes_to_server\":%" PRIu64 ",\"gap_bytes_to_client\":%" PRIu64
-           ",\"retransmits\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"overlap_conflicts\":%" PRIu64
-           ",\"unseen_acks\":%" PRIu64 ",\"rtt_us\":%" PRId64
+           ",\"retransmits\":%" PRIu64 ",\"out_of_order\":%" PRIu64
+           ",\"overlap_conflicts\":%" PRIu64 ",\"unseen_acks\":%" PRIu64 ",\"rtt_us\":%" PRId64
            ",\"sha256_to_server\":\"%s\",\"sha256_to_client\":\"%s\"}\n",
            fi->id, c, s, pt_tcp_events_reason(why), fi->saw_syn ? "true" : "false", a->bytes,
            b->bytes, a->gap_bytes, b->gap_bytes, a->retransmits + b->retransmits,
@@ -161,6 +162,8 @@ int main(int argc, char **argv)
          "Write DIR/<flow>: both directions in delivery order, gaps as [N bytes missing]", "DIR"},
         {"count", 'n', 0, G_OPTION_ARG_NONE, &d.o.count_only, "Only count (benchmark)", NULL},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &d.o.quiet, "No hints on stderr", NULL},
+        {"decode-only", 0, 0, G_OPTION_ARG_NONE, &d.o.decode_only,
+         "Decode but do not track (benchmark attribution)", NULL},
         {"server-port", 'p', 0, G_OPTION_ARG_INT, &d.o.server_port,
          "A known server port (for flows without a handshake)", "PORT"},
         {NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL},
@@ -182,8 +185,8 @@ int main(int argc, char **argv)
     }
     lim.quiet = d.o.quiet;
     char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t *pc = pcap_open_offline_with_tstamp_precision(argv[1], PCAP_TSTAMP_PRECISION_NANO,
-                                                         errbuf);
+    pcap_t *pc =
+        pcap_open_offline_with_tstamp_precision(argv[1], PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (pc == NULL) {
         fprintf(stderr, "pt_streamdump: %s\n", errbuf);
         return 1;
@@ -191,6 +194,9 @@ int main(int argc, char **argv)
     int dlt = pcap_datalink(pc);
     if (!pt_decode_supports_dlt(dlt)) {
         fprintf(stderr, "pt_streamdump: link type %d not supported\n", dlt);
+        pcap_close(pc);
+        g_free(d.o.out_dir);
+        g_free(d.o.pcpp_dir);
         return 1;
     }
     pt_tcp_consumer cons = {&d, on_start, on_data, on_gap, on_end, is_server_port};
@@ -227,7 +233,7 @@ int main(int argc, char **argv)
             undecoded++;
             continue;
         }
-        if (pkt.ip_proto == 6 && pkt.l4 != NULL) {
+        if (pkt.ip_proto == 6 && pkt.l4 != NULL && !d.o.decode_only) {
             pt_tcp_packet(tcp, &pkt);
         }
     }

@@ -22,7 +22,7 @@ typedef struct rec_flow {
 } rec_flow;
 
 typedef struct rec {
-    GPtrArray *flows; /* rec_flow *, in start order */
+    GPtrArray *flows;     /* rec_flow *, in start order */
     GArray *server_ports; /* uint16_t */
 } rec;
 

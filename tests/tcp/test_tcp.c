@@ -122,10 +122,10 @@ static void test_retransmit_ranges(void)
     hs_conn c = hs_v4(40002, 80);
     hs_handshake(T, &c, 0, 0, 1.0);
     feed(mk(&c, true, 1, 1, P, "0123456789", 10, 1.1));
-    feed(mk(&c, true, 1, 1, P, "0123456789", 10, 1.2));     /* exact */
-    feed(mk(&c, true, 6, 1, P, "56789ABCDE", 10, 1.3));     /* half old, half new */
-    feed(mk(&c, true, 21, 1, P, "KLMN", 4, 1.4));           /* ahead */
-    feed(mk(&c, true, 16, 1, P, "FGHIJKLMNOP", 11, 1.5));   /* fills, overlaps KLMN, extends */
+    feed(mk(&c, true, 1, 1, P, "0123456789", 10, 1.2));   /* exact */
+    feed(mk(&c, true, 6, 1, P, "56789ABCDE", 10, 1.3));   /* half old, half new */
+    feed(mk(&c, true, 21, 1, P, "KLMN", 4, 1.4));         /* ahead */
+    feed(mk(&c, true, 16, 1, P, "FGHIJKLMNOP", 11, 1.5)); /* fills, overlaps KLMN, extends */
     rec_flow *rf = rec_get(&R, 0);
     CU_ASSERT(data_is(rf, 0, "0123456789ABCDEFGHIJKLMNOP"));
     flush_at(2);
@@ -143,7 +143,7 @@ static void test_overlap_conflict(void)
     setup();
     hs_conn c = hs_v4(40003, 80);
     hs_handshake(T, &c, 0, 0, 1.0);
-    feed(mk(&c, true, 5, 1, P, "EFGH", 4, 1.1)); /* buffered: offsets 4..7 */
+    feed(mk(&c, true, 5, 1, P, "EFGH", 4, 1.1));     /* buffered: offsets 4..7 */
     feed(mk(&c, true, 1, 1, P, "abcdXYGH", 8, 1.2)); /* E,F differ */
     rec_flow *rf = rec_get(&R, 0);
     CU_ASSERT(data_is(rf, 0, "abcdEFGH"));
@@ -417,9 +417,9 @@ static void test_flow_buffer_cap(void)
     setup_with(&lim);
     hs_conn c = hs_v4(40017, 80);
     hs_handshake(T, &c, 0, 0, 1.0);
-    feed(mk(&c, true, 5, 1, P, "EFGH", 4, 1.1));   /* hole 1..4 */
+    feed(mk(&c, true, 5, 1, P, "EFGH", 4, 1.1));    /* hole 1..4 */
     feed(mk(&c, true, 11, 1, P, "KLMNOP", 6, 1.2)); /* hole 9..10; 10 bytes buffered */
-    feed(mk(&c, true, 19, 1, P, "STU", 3, 1.3));   /* does not fit: first hole gives way */
+    feed(mk(&c, true, 19, 1, P, "STU", 3, 1.3));    /* does not fit: first hole gives way */
     rec_flow *rf = rec_get(&R, 0);
     CU_ASSERT_STRING_EQUAL(rf->log->str, "S G0:4 D0:4");
     pt_tcp_stats st;
@@ -568,7 +568,8 @@ static void mem_free(pt_sink *s)
     g_free((mem_sink *)s); /* pt_sink_free() frees the name */
 }
 
-static const pt_sink_ops mem_ops = {.type = "mem", .write = mem_write, .flush = mem_flush, .free = mem_free};
+static const pt_sink_ops mem_ops = {
+    .type = "mem", .write = mem_write, .flush = mem_flush, .free = mem_free};
 
 static void test_events(void)
 {
@@ -622,8 +623,17 @@ static void test_config(void)
     pt_tcp_config_init(&cfg);
     GOptionContext *ctx = g_option_context_new(NULL);
     g_option_context_add_main_entries(ctx, pt_tcp_option_entries(&cfg), NULL);
-    char *argv_s[] = {"x", "--tcp-verbose", "--idle-timeout", "2.5", "--max-flows", "10",
-                      "--max-buffer", "3", "--max-flow-buffer", "64", NULL};
+    char *argv_s[] = {"x",
+                      "--tcp-verbose",
+                      "--idle-timeout",
+                      "2.5",
+                      "--max-flows",
+                      "10",
+                      "--max-buffer",
+                      "3",
+                      "--max-flow-buffer",
+                      "64",
+                      NULL};
     char **argv = argv_s;
     int argc = 10;
     GError *err = NULL;

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""tcp_bench.py — decode + flow tracking + reassembly (tests/tcp/pt_streamdump -n) against
+the bare libpcap read loop (bench/pcap_floor) on the captures of bench/record.sh, and a flood
+of one million flows (tests/tools/tcp_flood.py): CPU time, ratio to the floor, peak memory.
+
+CPU time (user + system of the child) is the figure compared, best of --runs: wall time on a
+shared machine measures the neighbours. Peak memory is the child's max RSS. The `decode`
+column is the same program with --decode-only (read + decode, no tracking), so the cost of
+the tcp stage alone is `tcp - decode`.
+
+usage: bench/tcp_bench.py [--build DIR] [--runs N] [--flows N] [--skip-flood]
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.environ.get("PT_BENCH_DATA", os.path.join(HERE, "data"))
+CAPTURES = ["http.pcap", "redis.pcap", "redis-pipelined.pcap"]
+TARGET_RATIO = 1.3
+
+
+def run(cmd):
+    """Run cmd; return (cpu seconds, wall seconds, max RSS KiB, its output)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {p.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall, after.ru_maxrss, (p.stdout + p.stderr).strip()
+
+
+def best(cmd, runs):
+    results = [run(cmd) for _ in range(runs)]
+    cpu = min(r[0] for r in results)
+    wall = min(r[1] for r in results)
+    return cpu, wall, max(r[2] for r in results), results[-1][3]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--flows", type=int, default=1_000_000)
+    ap.add_argument("--skip-flood", action="store_true")
+    a = ap.parse_args()
+    floor = os.path.join(a.build, "bench", "pcap_floor")
+    dump = os.path.join(a.build, "tests", "tcp", "pt_streamdump")
+    for exe in (floor, dump):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"{exe} not built: ninja -C {a.build}")
+
+    print(f"{'capture':24} {'packets':>9} {'floor s':>8} {'decode s':>8} {'tcp s':>8} "
+          f"{'ratio':>6} {'Mpkt/s':>7} {'MB/s':>7} {'RSS MiB':>8}")
+    worst = 0.0
+    for name in CAPTURES:
+        path = os.path.join(DATA, name)
+        if not os.path.exists(path):
+            print(f"{name:24} missing: run bench/record.sh")
+            continue
+        fcpu, _, _, ferr = best([floor, path], a.runs)
+        dcpu, _, _, _ = best([dump, "-n", "-q", "--decode-only", path], a.runs)
+        tcpu, _, rss, terr = best([dump, "-n", "-q", path], a.runs)
+        packets = int(ferr.split()[1])
+        size = os.path.getsize(path)
+        ratio = tcpu / fcpu if fcpu > 0 else float("inf")
+        worst = max(worst, ratio)
+        print(f"{name:24} {packets:9d} {fcpu:8.3f} {dcpu:8.3f} {tcpu:8.3f} {ratio:6.2f} "
+              f"{packets / tcpu / 1e6:7.2f} {size / tcpu / 1e6:7.1f} {rss / 1024:8.1f}")
+        print(f"  {terr}")
+    if worst > 0:
+        verdict = "within" if worst <= TARGET_RATIO else "OVER"
+        print(f"worst ratio to the libpcap floor: {worst:.2f} ({verdict} the {TARGET_RATIO}x target)")
+
+    if a.skip_flood:
+        return
+    gen = os.path.join(ROOT, "tests", "tools", "tcp_flood.py")
+    with tempfile.TemporaryDirectory(prefix="pt-tcp-flood-") as tmp:
+        for kind in ("syn", "short"):
+            path = os.path.join(tmp, f"{kind}.pcap")
+            subprocess.run([sys.executable, gen, kind, str(a.flows), path], check=True)
+            for extra in ([], ["--max-flows", str(a.flows)]):
+                label = f"{kind} x{a.flows}" + (" " + " ".join(extra) if extra else " (default caps)")
+                cpu, wall, rss, err = best([dump, "-n", "-q"] + extra + [path], 1)
+                print(f"flood {label}: {cpu:.2f} s CPU ({wall:.2f} s wall), max RSS "
+                      f"{rss / 1024:.1f} MiB")
+                print(f"  {err}")
+
+
+if __name__ == "__main__":
+    main()
