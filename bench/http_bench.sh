@@ -38,6 +38,7 @@ packets=$("$floor" "$file" | sed -n 's/^pcap_floor: \([0-9]*\) packets.*/\1/p')
 events=$("$pcaptrace" -r "$file" --plugin http -F json -q 2>/dev/null | grep -c '"proto":"http"' || true)
 read -r floor_s floor_kib < <(best "$floor" "$file")
 read -r pt_s pt_kib < <(best "$pcaptrace" -r "$file" --plugin http -F json -q)
+read -r core_s core_kib < <(best "$pcaptrace" -r "$file" --plugin none -F none -q)
 ratio=$(awk "BEGIN{printf \"%.2f\", $pt_s / ($floor_s > 0 ? $floor_s : 0.001)}")
 mib=$(awk "BEGIN{printf \"%.1f\", $pt_kib / 1024}")
 size=$(stat -c %s "$file")
@@ -45,6 +46,7 @@ echo "file:       $file ($packets packets, $((size / 1048576)) MiB)"
 echo "http events: $events"
 echo "pcap_floor: $floor_s s (best of $runs)"
 echo "pcaptrace:  $pt_s s (best of $runs), $(awk "BEGIN{printf \"%.0f\", $events / ($pt_s > 0 ? $pt_s : 0.001)}") events/s, $(awk "BEGIN{printf \"%.0f\", $size / 1048576 / ($pt_s > 0 ? $pt_s : 0.001)}") MiB/s"
+echo "core only:  $core_s s (--plugin none -F none: capture, decode, TCP reassembly)"
 echo "ratio:      ${ratio}x the floor (target <= 1.5)"
 echo "peak RSS:   $mib MiB (target < 64)"
 ok=$(awk "BEGIN{print ($ratio <= 1.5 && $mib < 64) ? 1 : 0}")

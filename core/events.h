@@ -27,7 +27,17 @@ typedef struct pt_envelope {
     void *format_ctx;
 } pt_envelope;
 
-/* Deliver one event to every sink. Fields are only read during the call. */
+/* Deliver one event to every sink. Fields are only read during the call.
+ *
+ * What the sinks make of it (details at the top of sink_json.c, sink_text.c, sink_redis.c):
+ *  - json: one object per line, envelope first (ts as epoch seconds with 6 decimals, flow,
+ *    proto, event, client, server), then the fields. Always valid UTF-8: a STR value that is
+ *    not UTF-8 shows U+FFFD and adds "<name>_b64" with the exact bytes; BYTES are base64; a
+ *    value the producer shortened adds "<name>_full_len", a shortened list "<name>_total".
+ *  - text: "HH:MM:SS.uuuuuu client -> server " and the producer's format_text output (or
+ *    "proto event key=value ..."); bytes escaped, long values shortened with "…(N bytes)".
+ *  - redis: XADD STREAM * ts .. flow .. proto .. event .. client .. server .. json {..},
+ *    from a bounded queue on a sender thread: a slow or dead server costs drops, not time. */
 void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev);
 
 /* Text helpers for formatters (also offered to plugins through pt_host). */

@@ -5,36 +5,43 @@
 #include <glib.h>
 #include <string.h>
 
+/* Open-addressing index: slots start at this many and double when half full. */
+#define PT_FLOW_INDEX_MIN_SLOTS 1024u
+
 /* An intrusive doubly-linked list over one pair of link fields. */
 typedef struct flow_list {
     pt_flow *head, *tail;
     uint32_t count;
 } flow_list;
 
+/* One index slot: the key's hash kept beside the flow, so a probe reads the flow (whose key
+ * starts it) only when the hash matches. */
+typedef struct flow_slot {
+    uint32_t hash;
+    pt_flow *flow; /* NULL: empty */
+} flow_slot;
+
 struct pt_flow_table {
-    GHashTable *map; /* pt_flow_key * -> pt_flow * (key stored inside the flow) */
-    pt_flow *last;   /* the flow found last: packets of a flow come in runs */
+    flow_slot *slots; /* linear probing, backward-shift deletion (no tombstones) */
+    uint32_t mask;    /* slots - 1 (a power of two) */
+    uint32_t count;
+    uint64_t seed[6]; /* random multipliers (odd) and offset of flow_key_hash() */
     flow_list open, closed, buffering;
     uint64_t next_id;
 };
 
-/* Per-run hash seed, so crafted tuples cannot aim at one bucket. GHashFunc takes no user
- * data, hence a file-level value set once. */
-static uint32_t flow_hash_seed;
-
 G_STATIC_ASSERT(sizeof(pt_flow_key) == 40);
 
-/* Multiply-xorshift over the key's five 64-bit words, seeded. */
-static guint flow_key_hash(gconstpointer p)
+/* Multilinear hash of the key's five 64-bit words with random odd multipliers drawn per
+ * table (a universal family: crafted tuples cannot aim at one slot without the seed). The
+ * five products are independent, so they run in parallel. */
+static uint32_t flow_key_hash(const pt_flow_table *ft, const pt_flow_key *k)
 {
     uint64_t w[5];
-    memcpy(w, p, sizeof w);
-    uint64_t h = flow_hash_seed;
-    for (int i = 0; i < 5; i++) {
-        h = (h ^ w[i]) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
-    }
-    return (guint)(h ^ (h >> 32));
+    memcpy(w, k, sizeof w);
+    uint64_t h = ft->seed[5] + w[0] * ft->seed[0] + w[1] * ft->seed[1] + w[2] * ft->seed[2] +
+                 w[3] * ft->seed[3] + w[4] * ft->seed[4];
+    return (uint32_t)(h >> 32);
 }
 
 static bool flow_key_same(const pt_flow_key *a, const pt_flow_key *b)
@@ -45,17 +52,69 @@ static bool flow_key_same(const pt_flow_key *a, const pt_flow_key *b)
     return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
-static gboolean flow_key_equal(gconstpointer a, gconstpointer b)
+/* Put `f` (hash h) in the first free slot of its probe sequence. */
+static void index_place(pt_flow_table *ft, uint32_t h, pt_flow *f)
 {
-    return flow_key_same(a, b);
+    uint32_t i = h & ft->mask;
+    while (ft->slots[i].flow != NULL) {
+        i = (i + 1) & ft->mask;
+    }
+    ft->slots[i].hash = h;
+    ft->slots[i].flow = f;
+}
+
+/* Double the slots (only when the table grows: never in the steady state). */
+static void index_grow(pt_flow_table *ft)
+{
+    flow_slot *old = ft->slots;
+    uint32_t old_n = ft->mask + 1;
+    ft->slots = g_new0(flow_slot, (gsize)old_n * 2);
+    ft->mask = old_n * 2 - 1;
+    for (uint32_t i = 0; i < old_n; i++) {
+        if (old[i].flow != NULL) {
+            index_place(ft, old[i].hash, old[i].flow);
+        }
+    }
+    g_free(old);
+}
+
+/* Remove `f` from the index, shifting later entries of the cluster back so that lookups
+ * never need tombstones. */
+static void index_remove(pt_flow_table *ft, pt_flow *f)
+{
+    uint32_t i = f->hash & ft->mask;
+    while (ft->slots[i].flow != f) {
+        if (ft->slots[i].flow == NULL) {
+            return;
+        }
+        i = (i + 1) & ft->mask;
+    }
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & ft->mask;
+        if (ft->slots[j].flow == NULL) {
+            break;
+        }
+        uint32_t home = ft->slots[j].hash & ft->mask;
+        /* Move j back to i unless its home lies cyclically in (i, j]. */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            ft->slots[i] = ft->slots[j];
+            i = j;
+        }
+    }
+    ft->slots[i].flow = NULL;
+    ft->slots[i].hash = 0;
+    ft->count--;
 }
 
 pt_flow_table *pt_flow_table_new(void)
 {
     pt_flow_table *ft = g_new0(pt_flow_table, 1);
-    ft->map = g_hash_table_new(flow_key_hash, flow_key_equal);
-    if (flow_hash_seed == 0) {
-        flow_hash_seed = g_random_int() | 1u;
+    ft->slots = g_new0(flow_slot, PT_FLOW_INDEX_MIN_SLOTS);
+    ft->mask = PT_FLOW_INDEX_MIN_SLOTS - 1;
+    for (int i = 0; i < 6; i++) {
+        ft->seed[i] = ((uint64_t)g_random_int() << 32) | g_random_int() | 1u;
     }
     return ft;
 }
@@ -65,13 +124,10 @@ void pt_flow_table_free(pt_flow_table *ft)
     if (ft == NULL) {
         return;
     }
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, ft->map);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        g_free(v);
+    for (uint32_t i = 0; i <= ft->mask; i++) {
+        g_free(ft->slots[i].flow);
     }
-    g_hash_table_destroy(ft->map);
+    g_free(ft->slots);
     g_free(ft);
 }
 
@@ -102,14 +158,16 @@ void pt_flow_table_key(pt_flow_key *key, const pt_addr *src, uint16_t sport, con
 
 pt_flow *pt_flow_table_lookup(pt_flow_table *ft, const pt_flow_key *key)
 {
-    if (ft->last != NULL && flow_key_same(&ft->last->key, key)) {
-        return ft->last;
+    uint32_t h = flow_key_hash(ft, key);
+    uint32_t i = h & ft->mask;
+    const flow_slot *s;
+    while ((s = &ft->slots[i])->flow != NULL) {
+        if (s->hash == h && flow_key_same(&s->flow->key, key)) {
+            return s->flow;
+        }
+        i = (i + 1) & ft->mask;
     }
-    pt_flow *f = g_hash_table_lookup(ft->map, key);
-    if (f != NULL) {
-        ft->last = f;
-    }
-    return f;
+    return NULL;
 }
 
 static void list_append(flow_list *l, pt_flow *f)
@@ -178,7 +236,12 @@ pt_flow *pt_flow_table_add(pt_flow_table *ft, const pt_flow_key *key)
     f->key = *key;
     f->info.rtt_us = -1;
     flow_make_id(f->info.id, sizeof f->info.id, ++ft->next_id);
-    g_hash_table_insert(ft->map, &f->key, f);
+    f->hash = flow_key_hash(ft, key);
+    if ((ft->count + 1) * 2 > ft->mask + 1) {
+        index_grow(ft);
+    }
+    index_place(ft, f->hash, f);
+    ft->count++;
     f->list = PT_LIST_OPEN;
     list_append(&ft->open, f);
     return f;
@@ -191,10 +254,7 @@ void pt_flow_table_remove(pt_flow_table *ft, pt_flow *f)
         list_unlink(l, f);
     }
     pt_flow_table_buf_unlink(ft, f);
-    g_hash_table_remove(ft->map, &f->key);
-    if (ft->last == f) {
-        ft->last = NULL;
-    }
+    index_remove(ft, f);
     g_free(f);
 }
 
@@ -278,7 +338,7 @@ pt_flow *pt_flow_table_oldest_buffering(const pt_flow_table *ft)
 
 uint32_t pt_flow_table_count(const pt_flow_table *ft)
 {
-    return g_hash_table_size(ft->map);
+    return ft->count;
 }
 
 uint32_t pt_flow_table_open_count(const pt_flow_table *ft)

@@ -24,6 +24,7 @@ typedef enum pt_flow_list { PT_LIST_NONE = 0, PT_LIST_OPEN, PT_LIST_CLOSED } pt_
 
 struct pt_flow {
     pt_flow_key key;
+    uint32_t hash; /* flow_table.c: the key's hash (its index slot) */
     pt_flow_info info;
     pt_reasm rs[2]; /* by pt_dir: the bytes that travel in that direction */
     void *user;

@@ -23,6 +23,9 @@
 #define PT_TCP_MAX_IDLE_TIMEOUT_S   (86400.0 * 365)
 #define PT_TCP_MAX_BUFFER_MIB_LIMIT (1ll << 20)
 
+/* Capture times are compared in int64 nanoseconds: seconds beyond this are clamped. */
+#define PT_TCP_MAX_TIME_S 4000000000ll
+
 #define IP_PROTO_TCP 6
 
 struct pt_tcp {
@@ -33,7 +36,7 @@ struct pt_tcp {
     bool verbose;
     pt_time now;
     bool have_now;
-    int64_t check_at_us; /* no flow can expire before this capture time (epoch µs) */
+    int64_t check_at_ns; /* no flow can expire before this capture time (epoch ns) */
     uint64_t buffered;   /* out-of-order bytes held, all flows */
     pt_tcp_stats st;
     bool hinted_unseen, hinted_oversize;
@@ -114,6 +117,9 @@ static void tcp_fill_limits(pt_tcp_limits *lim)
     if (lim->idle_timeout_us == 0) {
         lim->idle_timeout_us = PT_TCP_DEFAULT_IDLE_TIMEOUT_US;
     }
+    if (lim->idle_timeout_us > (uint64_t)(PT_TCP_MAX_IDLE_TIMEOUT_S * 1e6)) {
+        lim->idle_timeout_us = (uint64_t)(PT_TCP_MAX_IDLE_TIMEOUT_S * 1e6);
+    }
     if (lim->max_flows == 0) {
         lim->max_flows = PT_TCP_DEFAULT_MAX_FLOWS;
     }
@@ -129,6 +135,9 @@ static void tcp_fill_limits(pt_tcp_limits *lim)
     if (lim->closed_linger_us == 0) {
         lim->closed_linger_us = PT_TCP_DEFAULT_CLOSED_LINGER_US;
     }
+    if (lim->closed_linger_us > lim->idle_timeout_us) {
+        lim->closed_linger_us = lim->idle_timeout_us;
+    }
 }
 
 pt_tcp *pt_tcp_new(const pt_tcp_limits *limits, const pt_tcp_consumer *consumer)
@@ -142,7 +151,7 @@ pt_tcp *pt_tcp_new(const pt_tcp_limits *limits, const pt_tcp_consumer *consumer)
         t->c = *consumer;
     }
     t->ft = pt_flow_table_new();
-    t->check_at_us = INT64_MAX;
+    t->check_at_ns = INT64_MAX;
     return t;
 }
 
@@ -188,16 +197,24 @@ void pt_tcp_get_stats(const pt_tcp *t, pt_tcp_stats *out)
     out->buffered_bytes = t->buffered;
 }
 
-static int64_t tcp_us(const pt_time *ts)
+/* Capture time in nanoseconds since the epoch (no division on the per-packet path),
+ * saturated so that garbage timestamps (year ±2262 and beyond) cannot overflow. */
+static int64_t tcp_ns(const pt_time *ts)
 {
-    return ts->sec * 1000000 + ts->nsec / 1000;
+    if (ts->sec > PT_TCP_MAX_TIME_S) {
+        return PT_TCP_MAX_TIME_S * 1000000000;
+    }
+    if (ts->sec < -PT_TCP_MAX_TIME_S) {
+        return -PT_TCP_MAX_TIME_S * 1000000000;
+    }
+    return ts->sec * 1000000000 + ts->nsec;
 }
 
-/* A flow may expire at `at_us`: keep the earliest such time. */
-static void tcp_expire_at(pt_tcp *t, int64_t at_us)
+/* A flow may expire at `at_ns`: keep the earliest such time. */
+static void tcp_expire_at(pt_tcp *t, int64_t at_ns)
 {
-    if (at_us < t->check_at_us) {
-        t->check_at_us = at_us;
+    if (at_ns < t->check_at_ns) {
+        t->check_at_ns = at_ns;
     }
 }
 
@@ -254,7 +271,7 @@ static void tcp_close_flow(pt_tcp *t, pt_flow *f, pt_close_reason why, const pt_
     tcp_end_flow(t, f, why, ts);
     f->closed_ts = *ts;
     pt_flow_table_close(t->ft, f);
-    tcp_expire_at(t, tcp_us(ts) + (int64_t)t->lim.closed_linger_us);
+    tcp_expire_at(t, tcp_ns(ts) + (int64_t)t->lim.closed_linger_us * 1000);
 }
 
 /* Capture time passed: end idle flows and forget old tombstones. The oldest open flow and
@@ -262,27 +279,27 @@ static void tcp_close_flow(pt_tcp *t, pt_flow *f, pt_close_reason why, const pt_
  * number and touch no other flow (their cache lines stay cold). */
 static void tcp_expire(pt_tcp *t, const pt_time *now)
 {
-    int64_t now_us = tcp_us(now);
-    if (now_us <= t->check_at_us) {
+    int64_t now_ns = tcp_ns(now);
+    if (now_ns <= t->check_at_ns) {
         return;
     }
     pt_flow *f;
     while ((f = pt_flow_table_oldest_open(t->ft)) != NULL &&
-           now_us - tcp_us(&f->info.last_ts) > (int64_t)t->lim.idle_timeout_us) {
+           now_ns - tcp_ns(&f->info.last_ts) > (int64_t)t->lim.idle_timeout_us * 1000) {
         tcp_end_flow(t, f, PT_CLOSE_TIMEOUT, now);
         pt_flow_table_remove(t->ft, f);
         t->st.flows_timed_out++;
     }
     while ((f = pt_flow_table_oldest_closed(t->ft)) != NULL &&
-           now_us - tcp_us(&f->closed_ts) > (int64_t)t->lim.closed_linger_us) {
+           now_ns - tcp_ns(&f->closed_ts) > (int64_t)t->lim.closed_linger_us * 1000) {
         pt_flow_table_remove(t->ft, f);
     }
-    t->check_at_us = INT64_MAX;
+    t->check_at_ns = INT64_MAX;
     if ((f = pt_flow_table_oldest_open(t->ft)) != NULL) {
-        tcp_expire_at(t, tcp_us(&f->info.last_ts) + (int64_t)t->lim.idle_timeout_us);
+        tcp_expire_at(t, tcp_ns(&f->info.last_ts) + (int64_t)t->lim.idle_timeout_us * 1000);
     }
     if ((f = pt_flow_table_oldest_closed(t->ft)) != NULL) {
-        tcp_expire_at(t, tcp_us(&f->closed_ts) + (int64_t)t->lim.closed_linger_us);
+        tcp_expire_at(t, tcp_ns(&f->closed_ts) + (int64_t)t->lim.closed_linger_us * 1000);
     }
 }
 
@@ -338,7 +355,7 @@ static pt_flow *tcp_new_flow(pt_tcp *t, const pt_flow_key *key, bool swapped, co
     f->info.client = src_client ? src : dst;
     f->info.server = src_client ? dst : src;
     f->info.first_ts = f->info.last_ts = pkt->ts;
-    tcp_expire_at(t, tcp_us(&pkt->ts) + (int64_t)t->lim.idle_timeout_us);
+    tcp_expire_at(t, tcp_ns(&pkt->ts) + (int64_t)t->lim.idle_timeout_us * 1000);
     f->info.rtt_server_us = f->info.rtt_client_us = -1;
     t->st.flows_total++;
     uint32_t n = pt_flow_table_count(t->ft);

@@ -16,7 +16,8 @@
 #define HTTP_DEFAULT_BODY_MAX         4096  /* body bytes kept (and decoded) when shown */
 #define HTTP_DEFAULT_RESYNC_BYTES     65536 /* bytes scanned for a start line before giving up */
 #define HTTP_MIN_HEADER_BYTES         256
-#define HTTP_INITIAL_RING             4 /* pending-request slots allocated at first use */
+#define HTTP_INITIAL_RING             4  /* pending-request slots allocated at first use */
+#define HTTP_METHOD_MAX               24 /* longest method token recognised */
 
 /* Which bodies are kept and shown. */
 typedef enum http_bodies { HTTP_BODIES_NONE = 0, HTTP_BODIES_TEXT, HTTP_BODIES_ALL } http_bodies;
@@ -85,6 +86,7 @@ typedef enum http_mode {
     HTTP_MODE_RESYNC,    /* looking for the next start line */
     HTTP_MODE_HOLD,      /* request side after CONNECT/Upgrade: wait for the server's verdict */
     HTTP_MODE_RAW09,     /* response to an HTTP/0.9 request: raw bytes until the close */
+    HTTP_MODE_LINE,      /* a message's first token is split across packets: carry it */
     HTTP_MODE_START      /* nothing seen yet */
 } http_mode;
 
@@ -114,10 +116,12 @@ typedef struct http_dir {
     uint64_t offset;             /* bytes of this direction consumed so far */
     uint64_t msg_begin, hdr_end; /* offsets of the current message */
     uint64_t resync_scanned;
-    uint64_t body_bytes, gap_bytes; /* current message */
-    const pt_time *ts;              /* timestamp of the bytes being parsed */
-    pt_time ts_begin;               /* of the current message */
-    uint64_t cur_seq;               /* txn of the current message (0: none) */
+    uint64_t body_bytes, gap_bytes;   /* current message */
+    const pt_time *ts;                /* timestamp of the bytes being parsed */
+    pt_time ts_begin;                 /* of the current message */
+    uint64_t cur_seq;                 /* txn of the current message (0: none) */
+    uint8_t xmethod[HTTP_METHOD_MAX]; /* a method llhttp does not know, fed to it as GET */
+    size_t xmethod_len;
     /* carry: a partial start line (resync) or held bytes (upgrade verdict pending) */
     uint8_t *carry;
     size_t carry_len, carry_cap;
@@ -155,10 +159,12 @@ typedef enum http_line_result {
     HTTP_LINE_PARTIAL
 } http_line_result;
 http_line_result http_line_check(pt_dir dir, const uint8_t *p, size_t len, bool allow_http09);
+bool http_method_char(uint8_t c);
+bool http_method_known(const uint8_t *tok, size_t n);
 /* Find the first line start in p[0..len) holding a start line for `dir`. *line_start says whether
  * p[0] starts a line and is updated. Returns YES/PARTIAL with *at set, or NO. */
 http_line_result http_line_scan(pt_dir dir, const uint8_t *p, size_t len, bool *line_start,
-                                size_t *at);
+                                size_t *at, bool allow_http09);
 
 /* http_msg.c: header storage. */
 void http_msg_reset(http_msg *m);

@@ -3,6 +3,7 @@
  * client's bytes while a CONNECT/Upgrade awaits the server's answer, and fill gaps in bodies. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 
@@ -43,6 +44,12 @@ static int cb_method(llhttp_t *p, const char *at, size_t n)
 {
     http_dir *d = dir_of(p);
     http_msg *m = msg_of(d);
+    if (d->xmethod_len > 0) {
+        /* llhttp was given "GET" for a method it does not know: record the real one */
+        at = (const char *)d->xmethod;
+        n = d->xmethod_len;
+        d->xmethod_len = 0;
+    }
     if (m != NULL) {
         http_msg_append(m, d->st->pl->max_header_bytes, &m->method_off, &m->method_len, at, n);
     }
@@ -260,6 +267,102 @@ static pt_feed_result feed_parser(http_dir *d, const uint8_t *p, size_t n, size_
     return st->released ? PT_FEED_RELEASE : PT_FEED_OK;
 }
 
+typedef enum http_start { HTTP_START_AS_IS = 0, HTTP_START_WAIT, HTTP_START_REWRITE } http_start;
+
+/* At the first byte of a message: llhttp knows a fixed list of methods and wants "HTTP/" in
+ * upper case, while servers accept any method token (QUERY, WebDAV and private ones) and some
+ * answer "http/1.1". Such a first token is handed to llhttp rewritten ("GET", "HTTP/"); the
+ * real method is reported. WAIT: the token is not complete in these bytes. */
+static http_start start_token(const http_dir *d, const uint8_t *p, size_t n, size_t *tok)
+{
+    if (d->dir == PT_DIR_TO_CLIENT) {
+        size_t k = n < 5 ? n : 5;
+        if (strncasecmp((const char *)p, "HTTP/", k) != 0) {
+            return HTTP_START_AS_IS;
+        }
+        if (k < 5) {
+            return HTTP_START_WAIT;
+        }
+        *tok = 5;
+        return memcmp(p, "HTTP/", 5) == 0 ? HTTP_START_AS_IS : HTTP_START_REWRITE;
+    }
+    size_t i = 0;
+    while (i < n && i < HTTP_METHOD_MAX && http_method_char(p[i])) {
+        i++;
+    }
+    if (i == n && i < HTTP_METHOD_MAX) {
+        return HTTP_START_WAIT;
+    }
+    if (i == 0 || i == n || p[i] != ' ' || http_method_known(p, i)) {
+        return HTTP_START_AS_IS;
+    }
+    *tok = i;
+    return HTTP_START_REWRITE;
+}
+
+/* Feed llhttp in PARSE mode; at a message boundary, look at the first token first. */
+static pt_feed_result feed_message(http_dir *d, const uint8_t *p, size_t n, size_t *used)
+{
+    if (d->in_message || d->parser.error != HPE_OK) {
+        return feed_parser(d, p, n, used);
+    }
+    size_t lead = 0;
+    while (lead < n && (p[lead] == '\r' || p[lead] == '\n')) {
+        lead++;
+    }
+    if (lead > 0) {
+        return feed_parser(d, p, lead, used); /* blank lines between messages */
+    }
+    size_t tok = 0;
+    switch (start_token(d, p, n, &tok)) {
+    case HTTP_START_WAIT:
+        d->mode = HTTP_MODE_LINE;
+        d->carry_len = 0;
+        carry_put(d, p, n);
+        *used = n;
+        return PT_FEED_OK;
+    case HTTP_START_REWRITE: {
+        const char *as = d->dir == PT_DIR_TO_CLIENT ? "HTTP/" : "GET";
+        size_t as_len = strlen(as);
+        if (d->dir == PT_DIR_TO_SERVER) {
+            memcpy(d->xmethod, p, tok);
+            d->xmethod_len = tok;
+        }
+        size_t k = 0;
+        pt_feed_result fr = feed_parser(d, (const uint8_t *)as, as_len, &k);
+        d->offset = d->offset - k + tok; /* count the bytes on the wire, not the stand-in */
+        d->xmethod_len = 0;
+        *used = tok;
+        return fr;
+    }
+    default:
+        return feed_parser(d, p, n, used);
+    }
+}
+
+/* HTTP_MODE_LINE: a message's first token continues in these bytes. */
+static pt_feed_result feed_line(http_dir *d, const uint8_t *p, size_t n, size_t *used)
+{
+    size_t before = d->carry_len;
+    size_t room = HTTP_METHOD_MAX + 1 > before ? HTTP_METHOD_MAX + 1 - before : 1;
+    carry_put(d, p, n < room ? n : room);
+    *used = d->carry_len - before;
+    uint8_t *buf = d->carry;
+    size_t len = d->carry_len, cap = d->carry_cap;
+    d->carry = NULL;
+    d->carry_len = d->carry_cap = 0;
+    d->mode = HTTP_MODE_PARSE;
+    pt_feed_result fr = http_dir_feed(d, buf, len);
+    if (d->carry == NULL) {
+        d->carry = buf;
+        d->carry_cap = cap;
+        d->carry_len = 0;
+    } else {
+        free(buf);
+    }
+    return fr;
+}
+
 /* Found a start line: parse from here with a fresh parser. */
 static void resynced(http_dir *d)
 {
@@ -278,9 +381,9 @@ static pt_feed_result resync_carry(http_dir *d, const uint8_t *p, size_t n, size
     d->resync_scanned += *used;
     bool line_start = false;
     size_t at = 0;
-    http_line_result r = http_line_check(d->dir, d->carry, d->carry_len, false);
+    http_line_result r = http_line_check(d->dir, d->carry, d->carry_len, d->offset == 0);
     if (r == HTTP_LINE_NO) {
-        r = http_line_scan(d->dir, d->carry + 1, d->carry_len - 1, &line_start, &at);
+        r = http_line_scan(d->dir, d->carry + 1, d->carry_len - 1, &line_start, &at, false);
         at += 1;
     }
     if (r == HTTP_LINE_NO) {
@@ -330,7 +433,7 @@ static pt_feed_result resync(http_dir *d, const uint8_t *p, size_t n, size_t *us
         fr = resync_carry(d, p, n, used);
     } else {
         size_t at = 0;
-        http_line_result r = http_line_scan(d->dir, p, n, &d->line_start, &at);
+        http_line_result r = http_line_scan(d->dir, p, n, &d->line_start, &at, d->offset == 0);
         if (r == HTTP_LINE_NO) {
             at = n;
         }
@@ -368,15 +471,19 @@ pt_feed_result http_dir_feed(http_dir *d, const uint8_t *p, size_t n)
         }
         switch (d->mode) {
         case HTTP_MODE_START:
-            if (http_line_check(d->dir, p, n, true) == HTTP_LINE_NO) {
-                enter_resync(d, true);
-            } else {
+            /* a start line right away, else (or when it is not complete yet) scan for one */
+            if (http_line_check(d->dir, p, n, true) == HTTP_LINE_YES) {
                 resynced(d);
+            } else {
+                enter_resync(d, true);
             }
             used = 0;
             break;
         case HTTP_MODE_PARSE:
-            fr = feed_parser(d, p, n, &used);
+            fr = feed_message(d, p, n, &used);
+            break;
+        case HTTP_MODE_LINE:
+            fr = feed_line(d, p, n, &used);
             break;
         case HTTP_MODE_RESYNC:
             fr = resync(d, p, n, &used);

@@ -217,12 +217,16 @@ static void test_probe(void)
         {PT_DIR_TO_SERVER, "OPTIONS rtsp://cam/ RTSP/1.0\r\n", PT_PROBE_NO},
         {PT_DIR_TO_SERVER, "INVITE sip:bob SIP/2.0\r\n", PT_PROBE_NO},
         {PT_DIR_TO_SERVER, "*1\r\n$4\r\nPING\r\n", PT_PROBE_NO},
-        {PT_DIR_TO_SERVER, "get / HTTP/1.1\r\n", PT_PROBE_NO},
+        {PT_DIR_TO_SERVER, "QUERY /users HTTP/1.1\r\n", PT_PROBE_YES},
+        {PT_DIR_TO_SERVER, "get / HTTP/1.1\r\n", PT_PROBE_YES},
+        {PT_DIR_TO_SERVER, "GET / http/1.1\r\n", PT_PROBE_NO},
+        {PT_DIR_TO_SERVER, "POST /x\r\n", PT_PROBE_NO},
         {PT_DIR_TO_SERVER, "\x16\x03\x01\x02\x00", PT_PROBE_NO},
         {PT_DIR_TO_CLIENT, "HTTP/1.1 200 OK\r\n", PT_PROBE_YES},
         {PT_DIR_TO_CLIENT, "HTTP/1.0 404", PT_PROBE_YES},
         {PT_DIR_TO_CLIENT, "HTTP/1", PT_PROBE_NEED_MORE},
         {PT_DIR_TO_CLIENT, "HTTP/2 200", PT_PROBE_NO},
+        {PT_DIR_TO_CLIENT, "http/1.1 200 ok\r\n", PT_PROBE_YES},
         {PT_DIR_TO_CLIENT, "+OK\r\n", PT_PROBE_NO},
     };
     for (size_t i = 0; i < N(cases); i++) {
@@ -553,6 +557,37 @@ static void test_gzip_bodies(void)
         g_free(head);
         g_bytes_unref(gz);
     }
+}
+
+/* Methods llhttp does not know, and lower-case "http/1.1" status lines, as servers accept. */
+static void test_odd_methods(void)
+{
+    static const step s[] = {
+        C("QUERY /users?x HTTP/1.1\r\nHost: example.com\r\nContent-Type: application/sql\r\n"
+          "Content-Length: 6\r\n\r\nSELECT"),
+        S("http/1.1 200 ok\r\nContent-Length: 2\r\n\r\n[]"),
+        C("\r\nX-CUSTOM_1 / HTTP/1.1\r\n\r\nPROPFIND /dav HTTP/1.1\r\nDepth: 1\r\n\r\n"),
+        S("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n"
+          "HTTP/1.1 207 Multi-Status\r\nContent-Length: 1\r\n\r\nx"),
+        C("ABCDEFGHIJKLMNOPQRSTUVWXYZ / HTTP/1.1\r\n\r\n"),
+        CLOSE,
+    };
+    pt_mockhost *m = check(s, N(s), NULL);
+    CU_ASSERT_EQUAL(pt_mock_count_kind(m, "response"), 3);
+    const pt_mock_event *r = pt_mock_find(m, "response", 0);
+    CU_ASSERT_STRING_EQUAL(str(r, "method"), "QUERY");
+    CU_ASSERT_STRING_EQUAL(str(r, "uri"), "/users?x");
+    CU_ASSERT_EQUAL(num(r, "status"), 200);
+    CU_ASSERT_STRING_EQUAL(str(r, "reason"), "ok");
+    CU_ASSERT_EQUAL(num(r, "request_body_bytes"), 6);
+    CU_ASSERT_EQUAL(num(r, "response_header_bytes"), 38);
+    CU_ASSERT_EQUAL(num(pt_mock_find(m, "request", 0), "header_bytes"), 96);
+    CU_ASSERT_STRING_EQUAL(str(pt_mock_find(m, "response", 1), "method"), "X-CUSTOM_1");
+    CU_ASSERT_STRING_EQUAL(str(pt_mock_find(m, "response", 2), "method"), "PROPFIND");
+    /* a token longer than any method is not one: garbage, reported once */
+    CU_ASSERT_EQUAL(pt_mock_count_kind(m, "parse_error"), 1);
+    CU_ASSERT_EQUAL(pt_mock_count_kind(m, "unanswered"), 0);
+    pt_mock_free(m);
 }
 
 static void test_midstream_resync(void)
@@ -952,6 +987,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "Upgrade/101", test_upgrade);
     CU_add_test(s, "close-delimited and 0.9", test_close_delimited_and_09);
     CU_add_test(s, "gzip/deflate bodies", test_gzip_bodies);
+    CU_add_test(s, "odd methods and status lines", test_odd_methods);
     CU_add_test(s, "mid-stream resync", test_midstream_resync);
     CU_add_test(s, "gaps", test_gaps);
     CU_add_test(s, "garbage", test_garbage);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "flow_table.h"
 #include "sink.h"
 #include "tcp.h"
 #include "tcp_harness.h"
@@ -543,6 +544,55 @@ static void test_bogus_seq(void)
     teardown();
 }
 
+/* The flow index under random adds and removes (growth, backward-shift deletion, probe
+ * clusters): every key present is found, with its own flow, and no removed key is. */
+static void test_flow_index(void)
+{
+    enum { N = 40000 };
+    pt_flow_table *ft = pt_flow_table_new();
+    static pt_flow *flows[N];
+    static pt_flow_key keys[N];
+    GRand *rng = g_rand_new_with_seed(7);
+    for (int i = 0; i < N; i++) {
+        pt_addr a = {.family = (uint8_t)(i % 3 == 0 ? 6 : 4)}, b = a;
+        a.bytes[0] = 10;
+        a.bytes[3] = (uint8_t)(i % 7);
+        b.bytes[0] = 10;
+        b.bytes[1] = 1;
+        bool swapped;
+        pt_flow_table_key(&keys[i], &a, (uint16_t)(1024 + i), &b, 80, &swapped);
+        flows[i] = NULL;
+    }
+    uint32_t present = 0;
+    for (int round = 0; round < 6 * N; round++) {
+        int i = g_rand_int_range(rng, 0, N);
+        if (flows[i] == NULL) {
+            flows[i] = pt_flow_table_add(ft, &keys[i]);
+            present++;
+        } else if (g_rand_boolean(rng)) {
+            pt_flow_table_remove(ft, flows[i]);
+            flows[i] = NULL;
+            present--;
+        }
+    }
+    CU_ASSERT_EQUAL(pt_flow_table_count(ft), present);
+    int wrong = 0;
+    for (int i = 0; i < N; i++) {
+        wrong += pt_flow_table_lookup(ft, &keys[i]) != flows[i];
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    /* Both directions of a 5-tuple give the same key. */
+    pt_addr x = {.family = 4, .bytes = {1, 2, 3, 4}}, y = {.family = 4, .bytes = {5, 6, 7, 8}};
+    pt_flow_key k1, k2;
+    bool s1, s2;
+    pt_flow_table_key(&k1, &x, 1000, &y, 80, &s1);
+    pt_flow_table_key(&k2, &y, 80, &x, 1000, &s2);
+    CU_ASSERT_EQUAL(memcmp(&k1, &k2, sizeof k1), 0);
+    CU_ASSERT_NOT_EQUAL(s1, s2);
+    g_rand_free(rng);
+    pt_flow_table_free(ft);
+}
+
 /* --- the tcp events, through a sink that keeps JSON lines --- */
 
 typedef struct mem_sink {
@@ -687,6 +737,7 @@ int main(void)
         {"max_flows", test_max_flows},
         {"timeouts", test_timeouts},
         {"bogus_seq", test_bogus_seq},
+        {"flow_index", test_flow_index},
         {"events", test_events},
         {"config", test_config},
     };
