@@ -32,8 +32,8 @@ int main(int argc, char **argv)
     double start = pt_floor_now();
     for (int p = 0; p < passes; p++) {
         char errbuf[PCAP_ERRBUF_SIZE];
-        pcap_t *pc = pcap_open_offline_with_tstamp_precision(argv[1], PCAP_TSTAMP_PRECISION_NANO,
-                                                             errbuf);
+        pcap_t *pc =
+            pcap_open_offline_with_tstamp_precision(argv[1], PCAP_TSTAMP_PRECISION_NANO, errbuf);
         if (pc == NULL) {
             fprintf(stderr, "%s: %s\n", argv[1], errbuf);
             return 1;

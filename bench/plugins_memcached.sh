@@ -77,7 +77,12 @@ fi
 
 echo "capture: $capture ($(stat -c %s "$capture") bytes)"
 echo "floor (bare libpcap read loop, $passes passes):"
-"$floor" "$capture" "$passes"
+tf=$(mktemp)
+/usr/bin/time -o "$tf" -f "%U %S" "$floor" "$capture" "$passes"
+read -r fu fs <"$tf"
+rm -f "$tf"
+floor_cpu=$(awk "BEGIN{print ($fu + $fs) / $passes}")
+echo "floor: $floor_cpu s of CPU time per pass"
 
 # Run pcaptrace $passes times; print the best wall time, the best CPU time (user + system:
 # steadier than wall time on a busy machine) and the peak RSS.
@@ -106,18 +111,20 @@ bytes=$(stat -c %s "$capture")
 read -r _ t_none c_none rss_none < <(measure none --plugin none -F json)
 read -r _ t_mc c_mc rss_mc < <(measure memcached --plugin "$plugin" -F json)
 read -r _ t_text c_text rss_text < <(measure text --plugin "$plugin" -F text --no-color)
-python3 - "$packets" "$bytes" "$events" "$commands" "$t_none" "$c_none" "$rss_none" \
+python3 - "$packets" "$bytes" "$events" "$commands" "$floor_cpu" "$t_none" "$c_none" "$rss_none" \
     "$t_mc" "$c_mc" "$rss_mc" "$t_text" "$c_text" "$rss_text" <<'PY'
 import sys
 pk, by, ev, cm = (int(x) for x in sys.argv[1:5])
-a = sys.argv[5:]
+floor = max(float(sys.argv[5]), 0.001)
+a = sys.argv[6:]
 rows = [("--plugin none -F json", a[0:3]), ("memcached -F json", a[3:6]),
         ("memcached -F text", a[6:9])]
 print(f"{pk} packets, {by / 1e6:.1f} MB, {ev} events ({cm} memcached commands)")
 print("rates per second of CPU time (user+system), best of the passes; wall time beside")
 for name, (wall, cpu, rss) in rows:
     wall, cpu = float(wall), max(float(cpu), 0.001)
+    evs = f"{ev / cpu / 1e3:5.0f}" if "memcached" in name else "    -"
     print(f"{name:22s} cpu {cpu:5.2f} s  wall {wall:5.2f} s  {pk / cpu / 1e3:6.0f} kpackets/s"
-          f"  {by / cpu / 1e6:6.0f} MB/s  {ev / cpu / 1e3:5.0f} kevents/s"
-          f"  peak RSS {int(rss) / 1024:5.1f} MiB")
+          f"  {by / cpu / 1e6:6.0f} MB/s  {evs} kevents/s"
+          f"  peak RSS {int(rss) / 1024:5.1f} MiB  {cpu / floor:4.1f}x the floor's CPU")
 PY

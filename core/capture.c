@@ -14,7 +14,7 @@ struct pt_capture {
     pcap_t *pcap;
     pcap_dumper_t *dumper;
     char *file_buffer; /* stdio buffer of the capture file (freed after pcap_close) */
-    char *name; /* file name or interface name, for messages */
+    char *name;        /* file name or interface name, for messages */
     bool live;
     bool nano;          /* timestamps from libpcap are in ns (else µs) */
     uint64_t delivered; /* frames handed to the callback, for "packet N" messages */

@@ -21,9 +21,17 @@
 /* The running session, for the signal handler. */
 static pt_session *volatile pt_main_session;
 
+/* The first SIGINT/SIGTERM asks the capture loop to stop (streams are flushed, statistics
+ * printed); a second one kills the process, in case something never returns to the loop. */
 static void pt_main_on_signal(int sig)
 {
-    (void)sig;
+    static volatile sig_atomic_t signalled;
+    if (signalled) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    signalled = 1;
     if (pt_main_session != NULL) {
         pt_session_stop(pt_main_session);
     }

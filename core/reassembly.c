@@ -12,6 +12,8 @@ struct pt_reasm_seg {
     uint8_t data[];
 };
 
+G_STATIC_ASSERT(sizeof(pt_reasm_seg) + 2 * sizeof(size_t) <= PT_REASM_SEG_OVERHEAD);
+
 void pt_reasm_start(pt_reasm *r, uint32_t seq)
 {
     r->init = true;
@@ -49,9 +51,9 @@ static void reasm_free_head(pt_reasm *r, const pt_reasm_env *env)
 {
     pt_reasm_seg *s = r->ooo;
     r->ooo = s->next;
-    r->buffered -= s->len;
+    r->buffered -= PT_REASM_COST(s->len);
     r->n_segs--;
-    *env->global_bytes -= s->len;
+    *env->global_bytes -= PT_REASM_COST(s->len);
     g_free(s);
 }
 
@@ -82,14 +84,15 @@ bool pt_reasm_skip_hole(pt_reasm *r, const pt_reasm_env *env)
     return true;
 }
 
-/* Whether `len` more bytes may be buffered in this direction (asking the tracker to make
- * room under the global cap when needed). */
+/* Whether a segment of `len` more bytes may be buffered in this direction (asking the
+ * tracker to make room under the global cap when needed). */
 static bool reasm_fits(pt_reasm *r, const pt_reasm_env *env, size_t len)
 {
-    if (r->buffered + len > env->max_bytes || r->n_segs + 1 > env->max_segs) {
+    uint64_t cost = PT_REASM_COST(len);
+    if (r->buffered + cost > env->max_bytes || r->n_segs + 1 > env->max_segs) {
         return false;
     }
-    if (env->make_room != NULL && !env->make_room(env->ctx, len)) {
+    if (env->make_room != NULL && !env->make_room(env->ctx, cost)) {
         return false;
     }
     return true;
@@ -110,9 +113,9 @@ static void reasm_insert(pt_reasm *r, const pt_reasm_env *env, uint64_t off, con
     }
     s->next = *pp;
     *pp = s;
-    r->buffered += len;
+    r->buffered += PT_REASM_COST(len);
     r->n_segs++;
-    *env->global_bytes += len;
+    *env->global_bytes += PT_REASM_COST(len);
 }
 
 /* Handle one new (not yet delivered, not buffered) piece [off, off+len): deliver it when the

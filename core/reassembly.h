@@ -19,6 +19,11 @@
  * largest window, 2^30 with window scaling) and is dropped as bogus. */
 #define PT_REASM_MAX_AHEAD (1ull << 30)
 
+/* What one buffered segment costs against the caps: its payload plus its bookkeeping (list
+ * node and allocator header), so that many tiny segments cannot exceed the memory cap. */
+#define PT_REASM_SEG_OVERHEAD 48u
+#define PT_REASM_COST(len)    ((uint64_t)(len) + PT_REASM_SEG_OVERHEAD)
+
 typedef struct pt_reasm_seg pt_reasm_seg;
 
 /* Where a direction's output goes and what it may use. Owned by the tracker. */
@@ -31,9 +36,9 @@ typedef struct pt_reasm_env {
     /* Ask the tracker to free buffered bytes elsewhere so `need` more fit under the global
      * cap; returns true when they fit. May be NULL (no global cap). */
     bool (*make_room)(void *ctx, uint64_t need);
-    uint64_t max_bytes;     /* per-direction cap on buffered payload bytes */
+    uint64_t max_bytes;     /* per-direction cap on buffered bytes (PT_REASM_COST) */
     uint32_t max_segs;      /* per-direction cap on buffered segments */
-    uint64_t *global_bytes; /* buffered bytes, all flows (updated here) */
+    uint64_t *global_bytes; /* buffered bytes (PT_REASM_COST), all flows (updated here) */
     pt_tcp_dir_stats *stats;
 } pt_reasm_env;
 

@@ -69,8 +69,9 @@ typedef struct pt_tcp_consumer {
 typedef struct pt_tcp_limits {
     uint64_t idle_timeout_us;       /* open flows idle this long end (capture time) */
     uint32_t max_flows;             /* open + recently closed flows kept */
-    uint64_t max_buffer_bytes;      /* all out-of-order data buffered, all flows */
-    uint64_t max_flow_buffer_bytes; /* per direction */
+    uint64_t max_buffer_bytes;      /* all out-of-order data buffered, all flows; each
+                                       segment counts its payload plus 48 bytes */
+    uint64_t max_flow_buffer_bytes; /* per direction, counted the same way */
     /* appended by the tcp stage */
     uint32_t max_flow_segments; /* out-of-order segments buffered per direction */
     uint64_t closed_linger_us;  /* a closed flow swallows late packets this long (TIME-WAIT) */

@@ -35,30 +35,30 @@ struct pt_tcp_limits;
  * the defaults. With neither `file` nor `interface`, the first up, non-loopback interface is
  * used. */
 typedef struct pt_source {
-    const char *file;      /* pcap or pcapng file; "-" is standard input */
-    const char *interface; /* live capture */
-    const char *filter;    /* BPF filter, tcpdump syntax; NULL or "" = everything */
-    int snaplen;           /* bytes kept per packet; 0 = 262144 */
-    int buffer_mib;        /* kernel buffer in MiB; 0 = libpcap's default */
-    bool no_promisc;       /* promiscuous mode is on unless this is set */
-    bool immediate;        /* deliver packets as soon as they arrive */
-    int timeout_ms;        /* live read timeout; 0 = default */
-    const char *save_file; /* also write every packet read to this pcap file */
-    int batch;             /* packets per pcap_dispatch() call; 0 = default */
-    uint64_t defrag_max_bytes;   /* IP reassembly memory cap; 0 = default */
-    uint64_t defrag_timeout_us;  /* IP reassembly timeout (capture time); 0 = default */
+    const char *file;           /* pcap or pcapng file; "-" is standard input */
+    const char *interface;      /* live capture */
+    const char *filter;         /* BPF filter, tcpdump syntax; NULL or "" = everything */
+    int snaplen;                /* bytes kept per packet; 0 = 262144 */
+    int buffer_mib;             /* kernel buffer in MiB; 0 = libpcap's default */
+    bool no_promisc;            /* promiscuous mode is on unless this is set */
+    bool immediate;             /* deliver packets as soon as they arrive */
+    int timeout_ms;             /* live read timeout; 0 = default */
+    const char *save_file;      /* also write every packet read to this pcap file */
+    int batch;                  /* packets per pcap_dispatch() call; 0 = default */
+    uint64_t defrag_max_bytes;  /* IP reassembly memory cap; 0 = default */
+    uint64_t defrag_timeout_us; /* IP reassembly timeout (capture time); 0 = default */
 } pt_source;
 
 /* Error codes of the PT_SESSION_ERROR domain (GError). */
 typedef enum pt_session_error {
-    PT_SESSION_ERROR_USAGE = 1,     /* bad option value (exit status 2) */
-    PT_SESSION_ERROR_FILTER,        /* the filter does not compile (exit status 2) */
-    PT_SESSION_ERROR_NO_DEVICE,     /* unknown interface */
-    PT_SESSION_ERROR_PERMISSION,    /* needs root or CAP_NET_RAW */
-    PT_SESSION_ERROR_LINKTYPE,      /* link type we do not decode */
-    PT_SESSION_ERROR_OPEN,          /* the file or interface cannot be opened */
-    PT_SESSION_ERROR_READ,          /* reading failed: truncated or corrupt file, device gone */
-    PT_SESSION_ERROR_SAVE           /* -w file cannot be written */
+    PT_SESSION_ERROR_USAGE = 1,  /* bad option value (exit status 2) */
+    PT_SESSION_ERROR_FILTER,     /* the filter does not compile (exit status 2) */
+    PT_SESSION_ERROR_NO_DEVICE,  /* unknown interface */
+    PT_SESSION_ERROR_PERMISSION, /* needs root or CAP_NET_RAW */
+    PT_SESSION_ERROR_LINKTYPE,   /* link type we do not decode */
+    PT_SESSION_ERROR_OPEN,       /* the file or interface cannot be opened */
+    PT_SESSION_ERROR_READ,       /* reading failed: truncated or corrupt file, device gone */
+    PT_SESSION_ERROR_SAVE        /* -w file cannot be written */
 } pt_session_error;
 #define PT_SESSION_ERROR (pt_session_error_quark())
 GQuark pt_session_error_quark(void);
@@ -74,17 +74,17 @@ typedef enum pt_packet_status {
 
 /* Counters of a session. Drops are known only for live captures (have_drops). */
 typedef struct pt_stats {
-    uint64_t packets;     /* frames read from the source (after the filter) */
-    uint64_t bytes;       /* their captured bytes */
-    uint64_t wire_bytes;  /* their length on the wire */
-    uint64_t truncated;   /* frames cut inside a header (snaplen) */
-    uint64_t malformed;   /* frames with impossible header values */
-    uint64_t fragments;   /* IP fragments */
-    uint64_t reassembled; /* datagrams rebuilt from fragments */
+    uint64_t packets;      /* frames read from the source (after the filter) */
+    uint64_t bytes;        /* their captured bytes */
+    uint64_t wire_bytes;   /* their length on the wire */
+    uint64_t truncated;    /* frames cut inside a header (snaplen) */
+    uint64_t malformed;    /* frames with impossible header values */
+    uint64_t fragments;    /* IP fragments */
+    uint64_t reassembled;  /* datagrams rebuilt from fragments */
     uint64_t frag_dropped; /* fragments given up (timeout, memory cap, bad overlap) */
     uint64_t tcp, udp, icmp, other_ip, non_ip;
-    bool have_drops;      /* the counters below come from pcap_stats() */
-    uint64_t received;    /* packets the kernel handed to the filter */
+    bool have_drops;   /* the counters below come from pcap_stats() */
+    uint64_t received; /* packets the kernel handed to the filter */
     uint64_t kernel_drops;
     uint64_t iface_drops;
 } pt_stats;

@@ -15,10 +15,10 @@
  *     assert(pt_mock_field_int(e, "latency_us", -1) == 250);
  *     pt_mock_free(m);
  *
- * What the kit checks on the plugin's behalf (each breach is recorded as a kit error, see
- * pt_mock_error_count(), and logged to stderr):
+ * What the kit checks on the plugin's behalf:
  *   - the descriptor, like the core loader: ABI version, struct size, required callbacks,
- *     name syntax, option keys;
+ *     name syntax, option keys (a bad one makes pt_mock_new() fail with the reason).
+ * And, recorded as kit errors (see pt_mock_error_count()) and printed to stderr:
  *   - every emitted event, with the core's rules (an event the core finds malformed costs
  *     the plugin that stream): kind and field names non-NULL, [a-z][a-z0-9_]* and at most
  *     64 bytes, no field named like the envelope (ts flow proto event client server), no
@@ -29,7 +29,8 @@
  *     pointer kept after the call is reported at once.
  *
  * Ownership: the mock owns every stream and every collected event; pointers it returns stay
- * valid until pt_mock_events_clear() (events) or pt_mock_free() (everything).
+ * valid until pt_mock_events_clear() (events) or pt_mock_free() (everything). Like the core,
+ * the kit is single-threaded: drive a mock from one thread.
  * Link with the static library `pcaptrace-testkit` (pkg-config `pcaptrace-testkit`; in the
  * pcaptrace source tree the meson dependency `testkit_dep`).
  */
@@ -172,7 +173,9 @@ char *pt_mock_format_text(pt_mockhost *m, const pt_mock_event *ev);
 /* Whether text_color() answers true for later renderings (default false). */
 void pt_mock_set_color(pt_mockhost *m, bool on);
 
-/* ---- logs and kit errors --------------------------------------------------------------- */
+/* ---- logs and kit errors ---------------------------------------------------------------
+ * Every host->log() line is kept (and also printed to stderr when the environment variable
+ * PT_MOCK_VERBOSE is set). */
 
 size_t pt_mock_log_count(const pt_mockhost *m);
 const pt_mock_log *pt_mock_log_at(const pt_mockhost *m, size_t i);

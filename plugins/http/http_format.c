@@ -145,6 +145,10 @@ static void format_response(const http_plugin *pl, const pt_event *ev, pt_text *
         h->text_printf(out, " ");
         span(h, out, ce, "");
     }
+    const pt_field *ic = find(ev, "info_code");
+    if (has_num(ic)) {
+        h->text_printf(out, " (after %lld)", (long long)num(ic));
+    }
     const pt_field *rb = find(ev, "request_body_bytes");
     if (has_num(rb) && num(rb) > 0) {
         h->text_printf(out, " (sent %lld B)", (long long)num(rb));

@@ -142,7 +142,8 @@ static void test_fragments(void)
     CU_ASSERT_EQUAL(st.fragments, 5);
     CU_ASSERT_EQUAL(st.reassembled, 2);
     CU_ASSERT_EQUAL(st.udp, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s.lines->str, "192.0.2.1:7000 -> 198.51.100.7:7001 udp len 1536"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(s.lines->str, "192.0.2.1:7000 -> 198.51.100.7:7001 udp len 1536"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s.lines->str, "[2001:db8::1]:7000 -> [2001:db8::a02]:7001 udp"));
     seen_clear(&s);
 }

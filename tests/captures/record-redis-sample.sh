@@ -29,7 +29,7 @@ run redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize yes --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work"
 for _ in $(seq 50); do cli PING >/dev/null 2>&1 && break; sleep 0.1; done
 
-run tcpdump -i lo -s 0 -U -w "$out" 'tcp port 6379' 2>"$work/tcpdump.err" &
+ip netns exec "$ns" tcpdump -i lo -s 0 -U -w "$out" "tcp port 6379" 2>"$work/tcpdump.err" &
 echo $! >"$work/tcpdump.pid"
 sleep 1
 

@@ -218,6 +218,16 @@ def case_signals():
         subprocess.run(["ip", "netns", "del", ns])
 
 
+def case_example():
+    # Here EXE is examples/simple_capture: the library API used like node_pcap's README.
+    rc, out, err = run("-r", REF, "tcp")
+    lines = out.splitlines()
+    expect(rc == 0 and len(lines) == 11, "simple_capture printed %d lines" % len(lines), out, err)
+    expect(lines[0].startswith("1 ") and "tcp [S]" in lines[0], "first line", out, err)
+    expect(lines[3].endswith("len 14 (payload)"), "payload line", out, err)
+    expect("11 packets" in err, "packet count on stderr", out, err)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 

@@ -22,10 +22,11 @@ static bool parse(pt_cli *cli, const char *const *words, GError **err)
 
 static void test_looks_like_interface(void)
 {
-    const char *yes[] = {"eth0", "lo0", "en0", "wlp3s0", "enp0s31f6", "any", "lo", "bond0.100",
-                         "veth1@if2", NULL};
-    const char *no[] = {"tcp", "port", "ip6", "icmp6", "host", "80", "not", "vlan", "l1",
-                        "a-very-long-interface-name0", "", NULL};
+    const char *yes[] = {"eth0", "lo0", "en0",       "wlp3s0",    "enp0s31f6",
+                         "any",  "lo",  "bond0.100", "veth1@if2", NULL};
+    const char *no[] = {"tcp", "port", "ip6",  "icmp6", "host",
+                        "80",  "not",  "vlan", "l1",    "a-very-long-interface-name0",
+                        "",    NULL};
     for (int i = 0; yes[i]; i++) {
         CU_ASSERT_TRUE(pt_cli_looks_like_interface(yes[i]));
     }

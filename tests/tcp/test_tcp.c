@@ -8,6 +8,7 @@
 
 #include "events.h"
 #include "flow_table.h"
+#include "reassembly.h"
 #include "sink.h"
 #include "tcp.h"
 #include "tcp_harness.h"
@@ -414,22 +415,26 @@ static void test_snaplen_cut(void)
  * gap. The segment-count cap works the same way. */
 static void test_flow_buffer_cap(void)
 {
-    pt_tcp_limits lim = {.max_flow_buffer_bytes = 10, .max_flow_segments = 100};
+    /* Room for EFGH and KLMNOP (each segment also costs its bookkeeping). */
+    pt_tcp_limits lim = {.max_flow_buffer_bytes = PT_REASM_COST(4) + PT_REASM_COST(6),
+                         .max_flow_segments = 100};
     setup_with(&lim);
     hs_conn c = hs_v4(40017, 80);
     hs_handshake(T, &c, 0, 0, 1.0);
     feed(mk(&c, true, 5, 1, P, "EFGH", 4, 1.1));    /* hole 1..4 */
-    feed(mk(&c, true, 11, 1, P, "KLMNOP", 6, 1.2)); /* hole 9..10; 10 bytes buffered */
+    feed(mk(&c, true, 11, 1, P, "KLMNOP", 6, 1.2)); /* hole 9..10; the cap is reached */
     feed(mk(&c, true, 19, 1, P, "STU", 3, 1.3));    /* does not fit: first hole gives way */
     rec_flow *rf = rec_get(&R, 0);
     CU_ASSERT_STRING_EQUAL(rf->log->str, "S G0:4 D0:4");
     pt_tcp_stats st;
     pt_tcp_get_stats(T, &st);
-    CU_ASSERT_EQUAL(st.buffered_bytes, 9);
-    CU_ASSERT_EQUAL(st.buffered_bytes_peak, 10);
+    CU_ASSERT_EQUAL(st.buffered_bytes, PT_REASM_COST(6) + PT_REASM_COST(3));
+    CU_ASSERT_EQUAL(st.buffered_bytes_peak, PT_REASM_COST(4) + PT_REASM_COST(6));
     flush_at(2);
     CU_ASSERT(data_is(rf, 0, "EFGHKLMNOPSTU"));
     CU_ASSERT_EQUAL(rf->end_info.dir[0].gap_bytes, 4 + 2 + 2);
+    pt_tcp_get_stats(T, &st);
+    CU_ASSERT_EQUAL(st.buffered_bytes, 0);
     teardown();
 
     pt_tcp_limits lim2 = {.max_flow_segments = 2};
@@ -447,24 +452,25 @@ static void test_flow_buffer_cap(void)
  * first); alone, the flow gives up its own holes. */
 static void test_global_buffer_cap(void)
 {
-    pt_tcp_limits lim = {.max_buffer_bytes = 8, .max_flow_buffer_bytes = 8};
+    pt_tcp_limits lim = {.max_buffer_bytes = 2 * PT_REASM_COST(4),
+                         .max_flow_buffer_bytes = 2 * PT_REASM_COST(4)};
     setup_with(&lim);
     hs_conn a = hs_v4(41000, 80), b = hs_v4(41001, 80);
     hs_handshake(T, &a, 0, 0, 1.0);
     hs_handshake(T, &b, 0, 0, 1.0);
     feed(mk(&a, true, 3, 1, P, "cdef", 4, 1.1));
     feed(mk(&b, true, 3, 1, P, "CDEF", 4, 1.2));
-    feed(mk(&b, true, 9, 1, P, "IJ", 2, 1.3)); /* over 8: a is evicted */
+    feed(mk(&b, true, 9, 1, P, "IJ", 2, 1.3)); /* over the global cap: a is evicted */
     rec_flow *ra = rec_get(&R, 0), *rb = rec_get(&R, 1);
     CU_ASSERT_EQUAL(ra->ends, 1);
     CU_ASSERT_EQUAL(ra->why, PT_CLOSE_EVICTED);
     CU_ASSERT_STRING_EQUAL(ra->log->str, "S G0:2 D0:4 E:evicted");
     CU_ASSERT_EQUAL(rb->ends, 0);
-    feed(mk(&b, true, 15, 1, P, "OPQRS", 5, 1.4)); /* 11 > 8 with b alone: b's hole goes */
+    feed(mk(&b, true, 15, 1, P, "OPQRS", 5, 1.4)); /* over with b alone: b's hole goes */
     CU_ASSERT_STRING_EQUAL(rb->log->str, "S G0:2 D0:4");
     pt_tcp_stats st;
     pt_tcp_get_stats(T, &st);
-    CU_ASSERT(st.buffered_bytes <= 8);
+    CU_ASSERT_EQUAL(st.buffered_bytes, PT_REASM_COST(2) + PT_REASM_COST(5));
     CU_ASSERT_EQUAL(st.flows_evicted, 1);
     teardown();
 }
