@@ -1,6 +1,5 @@
 /* http_emit.c — build the plugin's events (request, response, unanswered, upgrade, parse_error;
  * schema in README.md) from parser state, and apply the method/host/url/user_agent filters. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +30,13 @@ static pt_span cstr(const char *s)
     return PT_SPAN(s, strlen(s));
 }
 
-static const char *version_str(uint8_t major, uint8_t minor, char buf[8])
+/* "1.1" from the parser's digits (no printf on the per-event path). */
+static pt_span version_span(uint8_t major, uint8_t minor, char buf[3])
 {
-    snprintf(buf, 8, "%u.%u", (unsigned)(major % 10), (unsigned)(minor % 10));
-    return buf;
+    buf[0] = (char)('0' + major % 10);
+    buf[1] = '.';
+    buf[2] = (char)('0' + minor % 10);
+    return PT_SPAN(buf, 3);
 }
 
 /* The path of a request-target: up to '?' or '#'. */
@@ -146,9 +148,9 @@ void http_emit_request(http_stream *st, http_txn *t, const pt_time *ts)
         return;
     }
     fields fs = {.n = 0};
-    char vb[8];
+    char vb[3];
     add_request_id(&fs, t);
-    add_str(&fs, "version", cstr(version_str(t->major, t->minor, vb)), t->headers_done);
+    add_str(&fs, "version", version_span(t->major, t->minor, vb), t->headers_done);
     add_str(&fs, "user_agent", http_msg_header(&t->req, t->req.user_agent), t->req.user_agent >= 0);
     add_str(&fs, "content_type", http_msg_header(&t->req, t->req.content_type),
             t->req.content_type >= 0);
@@ -177,10 +179,9 @@ void http_emit_response(http_stream *st, http_txn *t, http_dir *d, const pt_time
     bool raw09 = d->mode == HTTP_MODE_RAW09;
     const http_msg *m = &d->resp;
     fields fs = {.n = 0};
-    char vb[8];
+    char vb[3];
     add_request_id(&fs, t);
-    add_str(&fs, "version", cstr(version_str(d->parser.http_major, d->parser.http_minor, vb)),
-            !raw09);
+    add_str(&fs, "version", version_span(d->parser.http_major, d->parser.http_minor, vb), !raw09);
     add(&fs, raw09 ? PT_F_NULL("status") : PT_F_UINT("status", d->parser.status_code));
     add_str(&fs, "reason", http_msg_span(m, m->reason_off, m->reason_len), !raw09);
     add_str(&fs, "content_type", http_msg_header(m, m->content_type),

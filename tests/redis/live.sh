@@ -130,7 +130,7 @@ exec 7>"$work/in"
 printf 'SET mid 1\r\nGET mid\r\n' >&7
 sleep 0.3
 start_capture mid
-printf 'GET mid\r\nINCR mid\r\n' >&7
+printf 'GET mid\r\nINCR mid\r\nQUIT\r\n' >&7
 sleep 0.3
 exec 7>&-
 wait "$ncpid" || true
