@@ -13,7 +13,6 @@ usage: bench/tcp_bench.py [--build DIR] [--runs N] [--flows N] [--skip-flood]
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,19 @@ TARGET_RATIO = 1.3
 
 
 def run(cmd):
-    """Run cmd; return (cpu seconds, wall seconds, max RSS KiB, its output)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Run cmd; return (cpu seconds, wall seconds, max RSS KiB, its output), from the
+    child's own resource usage (wait4), not the running total of all children."""
     t0 = time.monotonic()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.monotonic() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryFile("w+") as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - t0
+        out.seek(0)
+        text = out.read().strip()
     if p.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed: {p.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return cpu, wall, after.ru_maxrss, (p.stdout + p.stderr).strip()
+        sys.exit(f"{' '.join(cmd)} failed: {text}")
+    return ru.ru_utime + ru.ru_stime, wall, ru.ru_maxrss, text
 
 
 def best(cmd, runs):

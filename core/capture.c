@@ -3,6 +3,7 @@
 #include "capture.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include "decode.h"
@@ -16,6 +17,8 @@ struct pt_capture {
     char *file_buffer; /* stdio buffer of the capture file (freed after pcap_close) */
     char *name;        /* file name or interface name, for messages */
     bool live;
+    int fd;             /* selectable descriptor of a live capture, -1 for files */
+    int timeout_ms;     /* how long one live dispatch waits for packets */
     bool nano;          /* timestamps from libpcap are in ns (else µs) */
     uint64_t delivered; /* frames handed to the callback, for "packet N" messages */
     int dlt;
@@ -29,8 +32,8 @@ GQuark pt_session_error_quark(void)
     return g_quark_from_static_string("pt-session-error-quark");
 }
 
-/* Whether the message libpcap gives for a missing device is about permissions instead
- * (pcap_activate reports PERM_DENIED, but some paths only say "Operation not permitted"). */
+/* Whether pcap_activate() failed for lack of privileges: PERM_DENIED, or a generic error
+ * whose message says "Operation not permitted" (some kernels and paths). */
 static bool pt_capture_is_perm_error(int rc, const char *msg)
 {
     return rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED ||
@@ -188,6 +191,7 @@ pt_capture *pt_capture_open(const pt_source *src, GError **error)
         return NULL;
     }
     pt_capture *c = g_new0(pt_capture, 1);
+    c->fd = -1;
     if (src->file != NULL) {
         char errbuf[PCAP_ERRBUF_SIZE] = "";
         c->name = g_strdup(strcmp(src->file, "-") == 0 ? "<stdin>" : src->file);
@@ -208,6 +212,9 @@ pt_capture *pt_capture_open(const pt_source *src, GError **error)
         if (c->pcap == NULL) {
             goto fail;
         }
+        char errbuf[PCAP_ERRBUF_SIZE];
+        c->timeout_ms = src->timeout_ms > 0 ? src->timeout_ms : PT_CAPTURE_TIMEOUT_MS_DEFAULT;
+        c->fd = pcap_setnonblock(c->pcap, 1, errbuf) == 0 ? pcap_get_selectable_fd(c->pcap) : -1;
     }
     if (!pt_capture_check_dlt(c, error) || !pt_capture_set_filter(c, src->filter, error)) {
         goto fail;
@@ -277,6 +284,21 @@ int pt_capture_dispatch(pt_capture *c, int max, pt_capture_fn fn, void *ctx, boo
     c->fn = fn;
     c->ctx = ctx;
     *eof = false;
+    /* A live handle is non-blocking and waited for here, so an idle network still returns
+     * every timeout_ms (TPACKET_V3 alone can block until traffic comes) and a signal
+     * interrupts the wait. */
+    if (c->live && c->fd >= 0) {
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        int r = poll(&pfd, 1, c->timeout_ms);
+        if (r < 0 && errno != EINTR) {
+            g_set_error(error, PT_SESSION_ERROR, PT_SESSION_ERROR_READ, "%s: poll: %s", c->name,
+                        g_strerror(errno));
+            return -1;
+        }
+        if (r <= 0) {
+            return 0;
+        }
+    }
     int n = pcap_dispatch(c->pcap, max > 0 ? max : PT_CAPTURE_BATCH_DEFAULT, pt_capture_on_frame,
                           (u_char *)c);
     if (n == PCAP_ERROR_BREAK) {

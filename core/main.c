@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture.h"
 #include "cli.h"
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
     memset(&cli, 0, sizeof(cli));
     GError *error = NULL;
     int status = PT_EXIT_OK;
+    tzset(); /* packet lines print local time (TZ) */
     if (!pt_cli_parse(&cli, argc, argv, &error)) {
         status = pt_main_fail(error);
         goto out;

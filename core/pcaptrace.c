@@ -112,6 +112,26 @@ static void pt_session_deliver(pt_session *s, pt_packet_status status)
     }
 }
 
+/* Count and deliver the outcome of a decode; `ok` is the status a success gets. A rebuilt
+ * datagram that is itself a fragment again (nested fragmentation) is counted as malformed. */
+static void pt_session_decoded(pt_session *s, pt_decode_result r, pt_packet_status ok)
+{
+    switch (r) {
+    case PT_DECODE_OK:
+        pt_session_deliver(s, ok);
+        break;
+    case PT_DECODE_TRUNCATED:
+        s->stats.truncated++;
+        pt_session_deliver(s, PT_PACKET_TRUNCATED);
+        break;
+    case PT_DECODE_MALFORMED:
+    case PT_DECODE_FRAGMENT:
+        s->stats.malformed++;
+        pt_session_deliver(s, PT_PACKET_MALFORMED);
+        break;
+    }
+}
+
 /* Per-frame work: decode, reassemble fragments, deliver. Allocates nothing. */
 static void pt_session_on_frame(void *ctx, const pt_time *ts, uint32_t caplen, uint32_t wirelen,
                                 const uint8_t *data)
@@ -123,35 +143,17 @@ static void pt_session_on_frame(void *ctx, const pt_time *ts, uint32_t caplen, u
     s->last_ts = *ts;
     pt_decode_result r =
         pt_decode_packet(pt_capture_datalink(s->cap), data, caplen, wirelen, ts, &s->pkt);
-    switch (r) {
-    case PT_DECODE_OK:
-        pt_session_deliver(s, PT_PACKET_OK);
-        break;
-    case PT_DECODE_TRUNCATED:
-        s->stats.truncated++;
-        pt_session_deliver(s, PT_PACKET_TRUNCATED);
-        break;
-    case PT_DECODE_MALFORMED:
-        s->stats.malformed++;
-        pt_session_deliver(s, PT_PACKET_MALFORMED);
-        break;
-    case PT_DECODE_FRAGMENT: {
-        s->stats.fragments++;
-        pt_session_deliver(s, PT_PACKET_FRAGMENT);
-        const uint8_t *dgram = NULL;
-        size_t dgram_len = 0;
-        if (pt_defrag_add(s->defrag, &s->pkt, &dgram, &dgram_len) == PT_OK) {
-            s->stats.reassembled++;
-            pt_decode_result rr = pt_decode_ip(dgram, dgram_len, &s->pkt);
-            if (rr == PT_DECODE_OK) {
-                pt_session_deliver(s, PT_PACKET_REASSEMBLED);
-            } else {
-                s->stats.malformed++;
-                pt_session_deliver(s, PT_PACKET_MALFORMED);
-            }
-        }
-        break;
+    if (r != PT_DECODE_FRAGMENT) {
+        pt_session_decoded(s, r, PT_PACKET_OK);
+        return;
     }
+    s->stats.fragments++;
+    pt_session_deliver(s, PT_PACKET_FRAGMENT);
+    const uint8_t *dgram = NULL;
+    size_t dgram_len = 0;
+    if (pt_defrag_add(s->defrag, &s->pkt, &dgram, &dgram_len) == PT_OK) {
+        s->stats.reassembled++;
+        pt_session_decoded(s, pt_decode_ip(dgram, dgram_len, &s->pkt), PT_PACKET_REASSEMBLED);
     }
 }
 

@@ -581,6 +581,8 @@ void pt_tcp_packet(pt_tcp *t, const pt_packet *pkt)
     uint8_t fl = pkt->tcp_flags;
 
     if (f != NULL && tcp_is_reuse(f, tcp_dir_of(f, swapped), pkt)) {
+        /* The old connection is over: by its FIN if one was seen, else it is reported as
+         * timed out (its end was not captured). */
         if (f->list != PT_LIST_CLOSED) {
             tcp_end_flow(t, f, f->fin[0] || f->fin[1] ? PT_CLOSE_FIN : PT_CLOSE_TIMEOUT, &pkt->ts);
         }

@@ -3,7 +3,6 @@
  * src/commands.def. Sorted by name for binary search. */
 #include "commands.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static const pt_rcmd commands[] = {
@@ -26,7 +25,7 @@ static const pt_rcmd commands[] = {
     {"BZMPOP", PT_RCMD_BLOCKING, PT_RKEY_NUMKEYS_ARG1},
     {"BZPOPMAX", PT_RCMD_BLOCKING, PT_RKEY_ARG0},
     {"BZPOPMIN", PT_RCMD_BLOCKING, PT_RKEY_ARG0},
-    {"CLIENT", PT_RCMD_CONTAINER, PT_RKEY_NONE},
+    {"CLIENT", PT_RCMD_CONTAINER | PT_RCMD_SESSION, PT_RKEY_NONE},
     {"CLUSTER", PT_RCMD_CONTAINER, PT_RKEY_NONE},
     {"COMMAND", PT_RCMD_CONTAINER, PT_RKEY_NONE},
     {"CONFIG", PT_RCMD_CONTAINER, PT_RKEY_NONE},
@@ -36,14 +35,14 @@ static const pt_rcmd commands[] = {
     {"DECR", 0, PT_RKEY_ARG0},
     {"DECRBY", 0, PT_RKEY_ARG0},
     {"DEL", 0, PT_RKEY_ARG0},
-    {"DISCARD", 0, PT_RKEY_NONE},
+    {"DISCARD", PT_RCMD_SESSION, PT_RKEY_NONE},
     {"DUMP", 0, PT_RKEY_ARG0},
     {"ECHO", 0, PT_RKEY_NONE},
     {"EVAL", 0, PT_RKEY_NUMKEYS_ARG1},
     {"EVALSHA", 0, PT_RKEY_NUMKEYS_ARG1},
     {"EVALSHA_RO", 0, PT_RKEY_NUMKEYS_ARG1},
     {"EVAL_RO", 0, PT_RKEY_NUMKEYS_ARG1},
-    {"EXEC", 0, PT_RKEY_NONE},
+    {"EXEC", PT_RCMD_SESSION, PT_RKEY_NONE},
     {"EXISTS", 0, PT_RKEY_ARG0},
     {"EXPIRE", 0, PT_RKEY_ARG0},
     {"EXPIREAT", 0, PT_RKEY_ARG0},
@@ -71,7 +70,7 @@ static const pt_rcmd commands[] = {
     {"GETRANGE", 0, PT_RKEY_ARG0},
     {"GETSET", 0, PT_RKEY_ARG0},
     {"HDEL", 0, PT_RKEY_ARG0},
-    {"HELLO", 0, PT_RKEY_NONE},
+    {"HELLO", PT_RCMD_SESSION, PT_RKEY_NONE},
     {"HEXISTS", 0, PT_RKEY_ARG0},
     {"HGET", 0, PT_RKEY_ARG0},
     {"HGETALL", 0, PT_RKEY_ARG0},
@@ -113,11 +112,11 @@ static const pt_rcmd commands[] = {
     {"MGET", 0, PT_RKEY_ARG0},
     {"MIGRATE", 0, PT_RKEY_ARG2},
     {"MODULE", PT_RCMD_CONTAINER, PT_RKEY_NONE},
-    {"MONITOR", 0, PT_RKEY_NONE},
+    {"MONITOR", PT_RCMD_SESSION, PT_RKEY_NONE},
     {"MOVE", 0, PT_RKEY_ARG0},
     {"MSET", 0, PT_RKEY_ARG0},
     {"MSETNX", 0, PT_RKEY_ARG0},
-    {"MULTI", 0, PT_RKEY_NONE},
+    {"MULTI", PT_RCMD_SESSION, PT_RKEY_NONE},
     {"OBJECT", PT_RCMD_CONTAINER, PT_RKEY_ARG0},
     {"PERSIST", 0, PT_RKEY_ARG0},
     {"PEXPIRE", 0, PT_RKEY_ARG0},
@@ -144,7 +143,7 @@ static const pt_rcmd commands[] = {
     {"RENAMENX", 0, PT_RKEY_ARG0},
     {"REPLCONF", 0, PT_RKEY_NONE},
     {"REPLICAOF", 0, PT_RKEY_NONE},
-    {"RESET", 0, PT_RKEY_NONE},
+    {"RESET", PT_RCMD_SESSION, PT_RKEY_NONE},
     {"RESTORE", 0, PT_RKEY_ARG0},
     {"RESTORE-ASKING", 0, PT_RKEY_ARG0},
     {"ROLE", 0, PT_RKEY_NONE},
@@ -292,6 +291,13 @@ const pt_rcmd *pt_rcmd_find(const uint8_t *name, size_t len)
             lo = mid + 1;
     }
     return NULL;
+}
+
+bool pt_rcmd_is(const pt_rcmd *c, const uint8_t *name, size_t len)
+{
+    size_t common = 0;
+    return c && cmp_prefix(name, len, c->name, &common) == 0 && common == len &&
+           c->name[len] == '\0';
 }
 
 bool pt_rcmd_is_prefix(const uint8_t *name, size_t len)

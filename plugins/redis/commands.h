@@ -16,7 +16,8 @@ enum {
     PT_RCMD_BLOCKING = 1u << 1,  /* may block the client (BLPOP, WAIT...) */
     PT_RCMD_BLOCK_OPT = 1u << 2, /* blocks when given a BLOCK option (XREAD) */
     PT_RCMD_SUBSCRIBE = 1u << 3, /* (P|S)(UN)SUBSCRIBE: confirmed per channel */
-    PT_RCMD_REDACT = 1u << 4     /* every argument is a secret (AUTH) */
+    PT_RCMD_REDACT = 1u << 4,    /* every argument is a secret (AUTH) */
+    PT_RCMD_SESSION = 1u << 5    /* changes the connection's state (MULTI, HELLO, CLIENT...) */
 };
 
 /* Where the first key is, counted in arguments after the command (and subcommand) words. */
@@ -38,6 +39,9 @@ typedef struct pt_rcmd {
 
 /* Look a command name up, case-insensitively; NULL when unknown. */
 const pt_rcmd *pt_rcmd_find(const uint8_t *name, size_t len);
+
+/* Whether `name` (len bytes) is command `c`, ignoring case (a cheap check before a lookup). */
+bool pt_rcmd_is(const pt_rcmd *c, const uint8_t *name, size_t len);
 
 /* Whether `name` (len bytes) is a case-insensitive prefix of some known command. */
 bool pt_rcmd_is_prefix(const uint8_t *name, size_t len);

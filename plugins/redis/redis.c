@@ -369,15 +369,16 @@ void rd_command_complete(rd_stream *st, rd_cmd *c, uint64_t wire_bytes, bool is_
     c->is_inline = is_inline;
     c->ts = *st->ts;
     c->seq = ++st->next_seq;
-    bool is_exec = !strcmp(c->name, "EXEC") || !strcmp(c->name, "DISCARD");
+    bool session = c->info && (c->info->flags & PT_RCMD_SESSION);
+    bool is_exec = session && (!strcmp(c->name, "EXEC") || !strcmp(c->name, "DISCARD"));
     c->in_multi = st->in_multi && !is_exec;
-    if (!strcmp(c->name, "MULTI"))
+    if (session && !strcmp(c->name, "MULTI"))
         st->in_multi = true;
     else if (is_exec)
         st->in_multi = false;
 
     bool no_reply = false;
-    if (!strcmp(c->name, "CLIENT|REPLY") && c->n_args > 0) {
+    if (session && !strcmp(c->name, "CLIENT|REPLY") && c->n_args > 0) {
         if (rd_span_is(c->args[0], "ON")) {
             st->reply_mode = 0;
         } else if (rd_span_is(c->args[0], "OFF")) {
@@ -449,7 +450,9 @@ static void feed_dir(rd_stream *st, pt_dir dir, const uint8_t *data, size_t len)
             break;
         }
         size_t rel = (size_t)(pt_resp_offset(p) - before);
-        if (*tentative) {
+        /* a guessed boundary was wrong: scan again. A reply that fails while a command waits
+         * for it is not a bad guess but bad data. */
+        if (*tentative && (req || st->count == 0)) {
             *sync = false;
             st->skipped_bytes[dir] += rel;
             off += rel;

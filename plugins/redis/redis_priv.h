@@ -106,6 +106,7 @@ typedef struct rd_stream {
     uint64_t next_seq;
 
     rd_reply reply;
+    const pt_rcmd *last_info; /* the last command looked up */
 
     /* session */
     int resp;           /* 2 or 3 */

@@ -258,7 +258,7 @@ static void on_confirmation(rd_stream *st, const char *k, uint64_t bytes)
 /* Session changes a reply confirms: HELLO's protocol, MONITOR, RESET. */
 static void session_update(rd_stream *st, const rd_cmd *c, const rd_reply *r)
 {
-    if (r->error)
+    if (r->error || !c->info || !(c->info->flags & PT_RCMD_SESSION))
         return;
     if (!strcmp(c->name, "HELLO") && c->n_args > 0 && c->args[0].len == 1) {
         if (c->args[0].ptr[0] == '3')

@@ -123,7 +123,13 @@ static void on_word(rd_stream *st, rd_cmd *c, pt_span v)
     uint64_t w = c->words++;
     if (w == 0) {
         name_append(c, v.ptr, v.len);
-        c->info = v.len == v.full_len ? pt_rcmd_find(v.ptr, v.len) : NULL;
+        /* pipelines repeat commands: try the previous one before searching the table */
+        if (v.len != v.full_len)
+            c->info = NULL;
+        else if (pt_rcmd_is(st->last_info, v.ptr, v.len))
+            c->info = st->last_info;
+        else
+            c->info = st->last_info = pt_rcmd_find(v.ptr, v.len);
         c->blocking = c->info && (c->info->flags & PT_RCMD_BLOCKING);
         return;
     }
@@ -142,7 +148,8 @@ static void on_word(rd_stream *st, rd_cmd *c, pt_span v)
         } else if (c->redact_next > 0) {
             hide = true;
             c->redact_next--;
-        } else if (strcmp(c->name, "HELLO") == 0 && rd_span_is(v, "AUTH")) {
+        } else if (c->info && (c->info->flags & PT_RCMD_SESSION) && !strcmp(c->name, "HELLO") &&
+                   rd_span_is(v, "AUTH")) {
             c->redact_next = 2;
         }
     }

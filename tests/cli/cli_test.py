@@ -196,12 +196,14 @@ def case_signals():
         sys.exit(77)
     try:
         subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
-        for sig, mode in ((signal.SIGINT, ["--packets"]), (signal.SIGTERM, ["--packets"]),
-                          (signal.SIGTERM, [])):
+        # An idle interface: the loop must still wake up for signals and --stats.
+        for sig, mode, wait in ((signal.SIGINT, ["--packets"], 0.7),
+                                (signal.SIGTERM, ["--packets"], 0.7), (signal.SIGTERM, [], 0.7),
+                                (signal.SIGINT, ["--packets", "--stats", "1"], 1.8)):
             p = subprocess.Popen(["ip", "netns", "exec", ns, EXE, "-i", "lo"] + mode,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  env=dict(os.environ, TZ="UTC"))
-            time.sleep(0.7)
+            time.sleep(wait)
             p.send_signal(sig)
             try:
                 out, err = p.communicate(timeout=10)
@@ -214,6 +216,9 @@ def case_signals():
                    out, err)
             expect("packets read" in err and "dropped by kernel" in err,
                    "%s %s: no statistics" % (sig.name, mode), out, err)
+            if "--stats" in mode:
+                expect("pcaptrace: stats: 0 packets read" in err, "no periodic statistics", out,
+                       err)
     finally:
         subprocess.run(["ip", "netns", "del", ns])
 

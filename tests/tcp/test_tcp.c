@@ -599,6 +599,24 @@ static void test_flow_index(void)
     pt_flow_table_free(ft);
 }
 
+/* A segment larger than the receiver's MSS (seen before segmentation offload) is counted;
+ * reassembly is unaffected. */
+static void test_oversize_segment(void)
+{
+    setup();
+    hs_conn c = hs_v4(43003, 80);
+    hs_handshake(T, &c, 0, 0, 1.0); /* both sides announce MSS 1460 */
+    static char big[3000];
+    memset(big, 'x', sizeof big);
+    feed(mk(&c, false, 1, 1, P, big, sizeof big, 1.1));
+    feed(mk(&c, false, 3001, 1, P, big, 100, 1.2));
+    pt_tcp_stats st;
+    pt_tcp_get_stats(T, &st);
+    CU_ASSERT_EQUAL(st.oversize_segments, 1);
+    CU_ASSERT_EQUAL(rec_get(&R, 0)->data[1]->len, 3100);
+    teardown();
+}
+
 /* --- the tcp events, through a sink that keeps JSON lines --- */
 
 typedef struct mem_sink {
@@ -744,6 +762,7 @@ int main(void)
         {"timeouts", test_timeouts},
         {"bogus_seq", test_bogus_seq},
         {"flow_index", test_flow_index},
+        {"oversize_segment", test_oversize_segment},
         {"events", test_events},
         {"config", test_config},
     };
