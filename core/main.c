@@ -170,6 +170,11 @@ int main(int argc, char **argv)
     }
     pt_main_session = s;
     pt_main_install_signals();
+    if (pt_session_is_live(s) && !cli.quiet) {
+        const char *dlt = pcap_datalink_val_to_name(pt_session_datalink(s));
+        fprintf(stderr, "pcaptrace: listening on %s, link type %s\n", pt_session_name(s),
+                dlt != NULL ? dlt : "unknown");
+    }
     if (cli.packets || cli.decode_only) {
         status = pt_main_packets(&cli, s, &pr);
     } else {

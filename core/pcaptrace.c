@@ -224,6 +224,11 @@ const char *pt_session_name(const pt_session *s)
     return pt_capture_name(s->cap);
 }
 
+bool pt_session_is_live(const pt_session *s)
+{
+    return pt_capture_is_live(s->cap);
+}
+
 void pt_session_close(pt_session *s)
 {
     if (s == NULL) {

@@ -130,6 +130,7 @@ void pt_session_get_stats(pt_session *s, pt_stats *out);
 /* Link type (DLT_*) of the source, and a printable name of the source. */
 int pt_session_datalink(const pt_session *s);
 const char *pt_session_name(const pt_session *s);
+bool pt_session_is_live(const pt_session *s);
 
 /* Close the source (flushing the -w file) and free everything. */
 void pt_session_close(pt_session *s);

@@ -52,8 +52,8 @@ static void *redis_init(const pt_host *host, const pt_options *opts, char **erro
     cfg->host = host;
     pt_resp_limits_default(&cfg->limits);
     uint64_t v[8];
-    if (!opt_range(host, opts, "max_depth", PT_RESP_DEFAULT_MAX_DEPTH, 1, PT_RESP_CEIL_DEPTH,
-                   &v[0], error) ||
+    if (!opt_range(host, opts, "max_depth", PT_RESP_DEFAULT_MAX_DEPTH, 1, PT_RESP_CEIL_DEPTH, &v[0],
+                   error) ||
         !opt_range(host, opts, "max_elements", PT_RESP_DEFAULT_MAX_ELEMENTS, 1, INT64_MAX / 4,
                    &v[1], error) ||
         !opt_range(host, opts, "max_bulk", (int64_t)PT_RESP_DEFAULT_MAX_BULK, 0, INT64_MAX / 4,
@@ -62,8 +62,8 @@ static void *redis_init(const pt_host *host, const pt_options *opts, char **erro
                    &v[3], error) ||
         !opt_range(host, opts, "max_args", RD_DEFAULT_MAX_ARGS, 1, RD_CEIL_MAX_ARGS, &v[4],
                    error) ||
-        !opt_range(host, opts, "max_arg_bytes", RD_DEFAULT_MAX_ARG_BYTES, 1,
-                   RD_CEIL_MAX_ARG_BYTES, &v[5], error) ||
+        !opt_range(host, opts, "max_arg_bytes", RD_DEFAULT_MAX_ARG_BYTES, 1, RD_CEIL_MAX_ARG_BYTES,
+                   &v[5], error) ||
         !opt_range(host, opts, "max_reply_bytes", RD_DEFAULT_MAX_REPLY_BYTES, 16,
                    RD_CEIL_REPLY_BYTES, &v[6], error) ||
         !opt_range(host, opts, "max_pending", RD_DEFAULT_MAX_PENDING, 1, RD_CEIL_PENDING, &v[7],
@@ -81,8 +81,8 @@ static void *redis_init(const pt_host *host, const pt_options *opts, char **erro
     cfg->max_pending = (uint32_t)v[7];
     cfg->redact = host->option_bool(opts, "redact", true);
     /* a value straddling chunks keeps what the events can show of it */
-    uint32_t prefix = cfg->max_arg_bytes > cfg->max_reply_bytes ? cfg->max_arg_bytes
-                                                                : cfg->max_reply_bytes;
+    uint32_t prefix =
+        cfg->max_arg_bytes > cfg->max_reply_bytes ? cfg->max_arg_bytes : cfg->max_reply_bytes;
     cfg->limits.prefix_bytes = prefix < PT_RESP_MIN_PREFIX ? PT_RESP_MIN_PREFIX : prefix;
     return cfg;
 }
@@ -220,21 +220,36 @@ static const char *reply_type_name(const rd_reply *r)
     if (r->null)
         return "null";
     switch (r->type) {
-    case PT_RESP_SIMPLE: return "simple";
-    case PT_RESP_ERROR: return "error";
-    case PT_RESP_INTEGER: return "integer";
-    case PT_RESP_BULK: return "bulk";
-    case PT_RESP_ARRAY: return "array";
-    case PT_RESP_NULL: return "null";
-    case PT_RESP_BOOLEAN: return "boolean";
-    case PT_RESP_DOUBLE: return "double";
-    case PT_RESP_BIGNUM: return "big_number";
-    case PT_RESP_BLOB_ERROR: return "blob_error";
-    case PT_RESP_VERBATIM: return "verbatim";
-    case PT_RESP_MAP: return "map";
-    case PT_RESP_SET: return "set";
-    case PT_RESP_ATTRIBUTE: return "attribute";
-    case PT_RESP_PUSH: return "push";
+    case PT_RESP_SIMPLE:
+        return "simple";
+    case PT_RESP_ERROR:
+        return "error";
+    case PT_RESP_INTEGER:
+        return "integer";
+    case PT_RESP_BULK:
+        return "bulk";
+    case PT_RESP_ARRAY:
+        return "array";
+    case PT_RESP_NULL:
+        return "null";
+    case PT_RESP_BOOLEAN:
+        return "boolean";
+    case PT_RESP_DOUBLE:
+        return "double";
+    case PT_RESP_BIGNUM:
+        return "big_number";
+    case PT_RESP_BLOB_ERROR:
+        return "blob_error";
+    case PT_RESP_VERBATIM:
+        return "verbatim";
+    case PT_RESP_MAP:
+        return "map";
+    case PT_RESP_SET:
+        return "set";
+    case PT_RESP_ATTRIBUTE:
+        return "attribute";
+    case PT_RESP_PUSH:
+        return "push";
     }
     return "unknown";
 }
@@ -246,7 +261,10 @@ static pt_field reply_field(const rd_reply *r, uint64_t reply_bytes)
         return PT_F_NULL("reply");
     if (r->scalar.ptr || r->render_len == 0) {
         switch (r->type) {
-        case PT_RESP_ARRAY: case PT_RESP_MAP: case PT_RESP_SET: case PT_RESP_PUSH:
+        case PT_RESP_ARRAY:
+        case PT_RESP_MAP:
+        case PT_RESP_SET:
+        case PT_RESP_PUSH:
             break;
         default:
             return PT_F_STR("reply", r->scalar);
@@ -408,8 +426,8 @@ static void parse_error(rd_stream *st, pt_dir dir, pt_resp_parser *p, uint64_t o
     const char *why = pt_resp_error(p);
     pt_field f[3] = {
         PT_F_STR("error", PT_SPAN(why, strlen(why))),
-        PT_F_STR("direction", dir == PT_DIR_TO_SERVER ? PT_SPAN("request", 7)
-                                                      : PT_SPAN("reply", 5)),
+        PT_F_STR("direction",
+                 dir == PT_DIR_TO_SERVER ? PT_SPAN("request", 7) : PT_SPAN("reply", 5)),
         PT_F_UINT("offset", offset),
     };
     st->cfg->host->emit(st->s, "parse_error", st->ts, f, 3);
@@ -519,12 +537,18 @@ static void redis_stream_gap(void *state, pt_dir dir, uint64_t missing, const pt
 static const char *close_reason(pt_close_reason why)
 {
     switch (why) {
-    case PT_CLOSE_FIN: return "fin";
-    case PT_CLOSE_RST: return "rst";
-    case PT_CLOSE_TIMEOUT: return "timeout";
-    case PT_CLOSE_EVICTED: return "evicted";
-    case PT_CLOSE_END_OF_CAPTURE: return "end_of_capture";
-    case PT_CLOSE_RELEASED: return "released";
+    case PT_CLOSE_FIN:
+        return "fin";
+    case PT_CLOSE_RST:
+        return "rst";
+    case PT_CLOSE_TIMEOUT:
+        return "timeout";
+    case PT_CLOSE_EVICTED:
+        return "evicted";
+    case PT_CLOSE_END_OF_CAPTURE:
+        return "end_of_capture";
+    case PT_CLOSE_RELEASED:
+        return "released";
     }
     return "close";
 }

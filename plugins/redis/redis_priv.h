@@ -57,16 +57,16 @@ typedef struct rd_cmd {
     bool is_inline, blocking, in_multi;
     int64_t key_index; /* index in args of the first key, -1 if none */
     int64_t numkeys_at;
-    bool after_streams; /* XREAD: the STREAMS keyword was seen; the next arg is the key */
+    bool after_streams;   /* XREAD: the STREAMS keyword was seen; the next arg is the key */
     uint32_t redact_next; /* HELLO ... AUTH user pass */
     uint64_t words;       /* words read so far */
     uint64_t arg_index;   /* arguments (after the command words) read so far */
     uint32_t name_words;  /* 1, or 2 with a subcommand */
     rd_expect expect;
-    uint32_t n_args;  /* args kept */
-    void *mem;        /* one allocation per slot, kept for the stream's life: */
-    pt_span *args;    /* max_args spans into buf */
-    uint8_t *buf;     /* max_args * max_arg_bytes */
+    uint32_t n_args; /* args kept */
+    void *mem;       /* one allocation per slot, kept for the stream's life: */
+    pt_span *args;   /* max_args spans into buf */
+    uint8_t *buf;    /* max_args * max_arg_bytes */
     size_t buf_used;
 } rd_cmd;
 
@@ -75,7 +75,7 @@ typedef struct rd_reply {
     bool started;
     pt_resp_type type; /* first non-attribute top-level type */
     bool null, error;
-    pt_span scalar;    /* a top-level scalar: zero-copy span valid until `done` */
+    pt_span scalar;      /* a top-level scalar: zero-copy span valid until `done` */
     uint32_t attr_depth; /* > 0: inside an attribute opened at depth attr_depth - 1 */
     uint64_t elem;       /* depth-1 elements seen */
     uint64_t count;      /* top-level aggregate count */
@@ -109,20 +109,20 @@ typedef struct rd_stream {
     const pt_rcmd *last_info; /* the last command looked up */
 
     /* session */
-    int resp;           /* 2 or 3 */
-    bool in_multi;      /* between MULTI and EXEC/DISCARD, as sent by the client */
-    int reply_mode;     /* 0 on, 1 off, 2 skip next */
-    bool monitor;       /* MONITOR answered +OK */
+    int resp;       /* 2 or 3 */
+    bool in_multi;  /* between MULTI and EXEC/DISCARD, as sent by the client */
+    int reply_mode; /* 0 on, 1 off, 2 skip next */
+    bool monitor;   /* MONITOR answered +OK */
     int64_t channels, patterns, shard_channels;
     /* confirmations still owed to the last paired (UN)SUBSCRIBE */
     char absorb_kind[RD_KIND_MAX];
     int64_t absorb_left; /* -1: until the family's count reaches 0 */
 
     /* synchronisation */
-    bool req_sync, rep_sync;   /* false: scanning for a message boundary */
-    bool line_start[2];        /* the last byte seen in that direction was LF */
-    uint64_t offset[2];        /* stream offset of the chunk being parsed, per direction */
-    bool req_tentative;        /* synced on a guess: an error means scan again */
+    bool req_sync, rep_sync; /* false: scanning for a message boundary */
+    bool line_start[2];      /* the last byte seen in that direction was LF */
+    uint64_t offset[2];      /* stream offset of the chunk being parsed, per direction */
+    bool req_tentative;      /* synced on a guess: an error means scan again */
     bool rep_tentative;
     uint64_t skipped_bytes[2]; /* bytes skipped while resynchronising, per direction */
     uint64_t orphans;          /* replies without a command */

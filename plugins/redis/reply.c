@@ -80,8 +80,8 @@ static void put_scalar(rd_reply *r, const rd_config *cfg, const pt_resp_item *it
 
 static bool is_scalar(pt_resp_type t)
 {
-    return !(t == PT_RESP_ARRAY || t == PT_RESP_MAP || t == PT_RESP_SET ||
-             t == PT_RESP_ATTRIBUTE || t == PT_RESP_PUSH);
+    return !(t == PT_RESP_ARRAY || t == PT_RESP_MAP || t == PT_RESP_SET || t == PT_RESP_ATTRIBUTE ||
+             t == PT_RESP_PUSH);
 }
 
 /* Separator before a child of the aggregate at depth d - 1. */

@@ -1,6 +1,7 @@
 /* request.c — the client side of a Redis connection: turns parsed RESP arrays of bulk strings
  * (and inline commands) into commands with a name, a subcommand, a first key and bounded
- * copies of their arguments (https://redis.io/docs/reference/protocol-spec/#sending-commands-to-a-redis-server). */
+ * copies of their arguments
+ * (https://redis.io/docs/reference/protocol-spec/#sending-commands-to-a-redis-server). */
 #include <string.h>
 
 #include "redis_priv.h"
@@ -105,8 +106,8 @@ static void keep_arg(const rd_config *cfg, rd_cmd *c, pt_span v, bool hide)
     if (c->n_args >= cfg->max_args || !c->args)
         return;
     if (hide) {
-        c->args[c->n_args++] = (pt_span){(const uint8_t *)redacted, sizeof(redacted) - 1,
-                                         sizeof(redacted) - 1};
+        c->args[c->n_args++] =
+            (pt_span){(const uint8_t *)redacted, sizeof(redacted) - 1, sizeof(redacted) - 1};
         return;
     }
     size_t n = v.len < cfg->max_arg_bytes ? v.len : cfg->max_arg_bytes;

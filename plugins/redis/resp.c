@@ -69,6 +69,7 @@ struct pt_resp_parser {
     uint8_t *scratch; /* unescaped inline arguments (allocated on first use) */
 
     const uint8_t *data; /* the chunk being parsed */
+    size_t len;          /* its length */
     size_t pos;          /* position in it */
     uint64_t base;       /* bytes consumed before this chunk */
     const char *err;
@@ -312,8 +313,8 @@ static int finish_bulk(pt_resp_parser *p)
 
 static bool is_aggregate(pt_resp_type t)
 {
-    return t == PT_RESP_ARRAY || t == PT_RESP_MAP || t == PT_RESP_SET ||
-           t == PT_RESP_ATTRIBUTE || t == PT_RESP_PUSH;
+    return t == PT_RESP_ARRAY || t == PT_RESP_MAP || t == PT_RESP_SET || t == PT_RESP_ATTRIBUTE ||
+           t == PT_RESP_PUSH;
 }
 
 /* A length/count header `n` is complete. */
@@ -585,6 +586,29 @@ static int step_inline(pt_resp_parser *p, size_t len)
     return process_inline(p, p->line, n, wire);
 }
 
+/* A complete "[-]digits\r\n" header at d, as the byte-wise states would read it: returns the
+ * bytes it takes and the number, or 0 when it is not wholly there (or is malformed: the
+ * byte-wise states then report the error at the right offset). */
+static size_t header_here(const uint8_t *d, size_t len, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    uint64_t v = 0;
+    if (i < len && d[i] == '-') {
+        neg = true;
+        i++;
+    }
+    size_t start = i;
+    while (i < len && d[i] >= '0' && d[i] <= '9' && i - start < RESP_MAX_LEN_DIGITS) {
+        v = v * 10 + (uint64_t)(d[i] - '0');
+        i++;
+    }
+    if (i == start || i + 1 >= len || d[i] != '\r' || d[i + 1] != '\n')
+        return 0;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return i + 2;
+}
+
 /* Type byte state: start a value (or, for requests at the top level, an inline command). */
 static int step_type(pt_resp_parser *p)
 {
@@ -609,16 +633,37 @@ static int step_type(pt_resp_parser *p)
     p->cur = (pt_resp_type)c;
     p->pos++;
     switch (c) {
-    case '+': case '-': case ':': case '_': case '#': case ',': case '(':
+    case '+':
+    case '-':
+    case ':':
+    case '_':
+    case '#':
+    case ',':
+    case '(':
         val_begin(p);
         p->state = S_LINE;
         return PT_OK;
-    case '$': case '!': case '=': case '*': case '%': case '~': case '|': case '>':
+    case '$':
+    case '!':
+    case '=':
+    case '*':
+    case '%':
+    case '~':
+    case '|':
+    case '>': {
+        /* fast path: the whole header is in this chunk */
+        int64_t n;
+        size_t used = header_here(p->data + p->pos, p->len - p->pos, &n);
+        if (used) {
+            p->pos += used;
+            return finish_header(p, n);
+        }
         p->neg = false;
         p->ndigits = 0;
         p->num = 0;
         p->state = S_NUM;
         return PT_OK;
+    }
     default:
         p->pos--;
         return fail(p, "unknown type byte");
@@ -649,6 +694,7 @@ int pt_resp_feed(pt_resp_parser *p, const uint8_t *data, size_t len)
     if (p->state == S_ERROR)
         return PT_ERROR;
     p->data = data;
+    p->len = len;
     p->pos = 0;
     if (p->in_msg)
         p->msg_start = 0;

@@ -120,7 +120,15 @@ static bool reply_at(const uint8_t *d, size_t len)
         return true;
     uint8_t n = d[1];
     switch (d[0]) {
-    case '$': case '*': case '%': case '~': case '>': case '!': case '=': case '|': case ':':
+    case '$':
+    case '*':
+    case '%':
+    case '~':
+    case '>':
+    case '!':
+    case '=':
+    case '|':
+    case ':':
         return n == '-' || (n >= '0' && n <= '9');
     case '_':
         return n == '\r';

@@ -27,8 +27,13 @@ TZ=UTC ip netns exec "$ns" "$exe" -i lo --immediate -c 16 --packets 'tcp port 77
     >"$tmp/out" 2>"$tmp/err" &
 cap=$!
 pids+=($cap)
-# Wait until the capture is open (it prints nothing before packets; give it a moment).
-sleep 1
+# Wait until the capture is open: pcaptrace says "listening on" once it is.
+for _ in $(seq 100); do
+    grep -q "listening on lo" "$tmp/err" && break
+    kill -0 "$cap" 2>/dev/null || break
+    sleep 0.05
+done
+grep -q "listening on lo" "$tmp/err" || { echo "pcaptrace did not start:"; cat "$tmp/err"; exit 1; }
 exchange() {
     ip netns exec "$ns" nc -l -s "$1" -p 7777 >"$tmp/got" &
     local srv=$!

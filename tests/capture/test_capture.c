@@ -12,6 +12,7 @@
 #include "decode.h"
 #include "packet_print.h"
 #include "pcaptrace/pcaptrace.h"
+#include "stats.h"
 
 static char *capture_dir;
 
@@ -337,6 +338,35 @@ static void test_format(void)
     CU_ASSERT_TRUE(need > 20);
 }
 
+/* Statistics lines, and the kernel-drop advice printed once however often drops are seen. */
+static void test_stats_print(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    pt_stats_printer pr = {.buffer_mib = 8};
+    pt_stats st = {.packets = 10, .bytes = 1000, .truncated = 1, .malformed = 2, .fragments = 3};
+    pt_stats_print(&pr, out, &st, false);
+    st.have_drops = true;
+    st.received = 12;
+    pt_stats_print(&pr, out, &st, false);
+    st.kernel_drops = 5;
+    pt_stats_print(&pr, out, &st, false);
+    st.kernel_drops = 9;
+    pt_stats_print(&pr, out, &st, true);
+    fclose(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "pcaptrace: stats: 10 packets read (1000 bytes), 1 "
+                                        "truncated, 2 malformed, 3 fragments"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "pcaptrace: 12 packets received by filter, 9 dropped "
+                                        "by kernel, 0 dropped by interface"));
+    const char *warn = strstr(text, "warning: the kernel dropped 5 packets");
+    CU_ASSERT_PTR_NOT_NULL(warn);
+    CU_ASSERT_PTR_NOT_NULL(warn ? strstr(warn, "-B 32") : NULL);
+    CU_ASSERT_PTR_NULL(warn ? strstr(warn + 1, "warning:") : NULL);
+    free(text);
+}
+
 int main(void)
 {
     const char *root = getenv("PT_SOURCE_ROOT");
@@ -357,6 +387,7 @@ int main(void)
     CU_add_test(s, "stop", test_stop);
     CU_add_test(s, "edit distance", test_edit_distance);
     CU_add_test(s, "format", test_format);
+    CU_add_test(s, "statistics", test_stats_print);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures();

@@ -8,6 +8,7 @@ positional FILE/INTERFACE/FILTER reading, statistics, and SIGINT/SIGTERM on a li
 Usage: cli_test.py PCAPTRACE CASE      (exit 0 pass, 1 fail, 77 skip)
 """
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -186,6 +187,21 @@ def case_trace_file():
     expect("18 packets read" in err, "statistics", out, err)
 
 
+def wait_for_line(stream, needle, timeout):
+    """Read lines from a pipe until one contains needle (or the time is up); returns them."""
+    seen = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([stream], [], [], deadline - time.time())
+        if not ready:
+            break
+        line = stream.readline()
+        seen += line
+        if not line or needle in line:
+            break
+    return seen
+
+
 def case_signals():
     if os.geteuid() != 0 or not shutil.which("ip"):
         print("skip: needs root and iproute2")
@@ -203,6 +219,7 @@ def case_signals():
             p = subprocess.Popen(["ip", "netns", "exec", ns, EXE, "-i", "lo"] + mode,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  env=dict(os.environ, TZ="UTC"))
+            listening = wait_for_line(p.stderr, b"listening on lo", 10)
             time.sleep(wait)
             p.send_signal(sig)
             try:
@@ -211,7 +228,9 @@ def case_signals():
                 p.kill()
                 out, err = p.communicate()
                 raise Fail("%s did not stop pcaptrace %s" % (sig.name, mode))
-            out, err = out.decode(), err.decode()
+            out, err = out.decode(), listening.decode() + err.decode()
+            expect("pcaptrace: listening on lo, link type EN10MB" in err,
+                   "%s %s: no 'listening on' line" % (sig.name, mode), out, err)
             expect(p.returncode == 0, "%s %s: exit %d, want 0" % (sig.name, mode, p.returncode),
                    out, err)
             expect("packets read" in err and "dropped by kernel" in err,
@@ -221,6 +240,22 @@ def case_signals():
                        err)
     finally:
         subprocess.run(["ip", "netns", "del", ns])
+
+
+def case_permission():
+    # Without privileges (root drops to nobody), opening an interface names what is needed.
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        print("skip: needs root and setpriv to drop privileges")
+        sys.exit(77)
+    p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        "--inh-caps=-all", EXE, "-i", "lo", "--packets", "-c", "1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    if "Permission denied" in err and "lo:" not in err:
+        print("skip: nobody cannot run the binary here")
+        sys.exit(77)
+    expect(p.returncode == 1, "exit %d, want 1" % p.returncode, out, err)
+    expect("root or the CAP_NET_RAW capability" in err, "no privilege advice", out, err)
 
 
 def case_example():

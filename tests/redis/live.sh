@@ -46,7 +46,7 @@ for _ in $(seq 50); do sock PING >/dev/null 2>&1 && break; sleep 0.1; done
 
 # Start a capture writing JSON events to $1.json; wait until it sees traffic.
 start_capture() {
-    ip netns exec "$ns" "$prog" -i lo --plugin redis -F json -B 256 --immediate tcp port 6379 \
+    ip netns exec "$ns" "$prog" -i lo --plugin redis -F json -B 256 tcp port 6379 \
         >"$work/$1.json" 2>"$work/$1.err" 7>&- &
     echo $! >"$work/$1.ppid"
     for i in $(seq 100); do

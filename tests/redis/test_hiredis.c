@@ -194,8 +194,8 @@ static void test_agreement(void)
 static void test_edges(void)
 {
     static const char *const cases[] = {
-        "+\r\n",      "-\r\n",        ":0\r\n",       ":-9223372036854775807\r\n",
-        "$0\r\n\r\n", "*0\r\n",       "+a\rb\r\n",    "*2\r\n*0\r\n*-1\r\n",
+        "+\r\n",      "-\r\n",         ":0\r\n",         ":-9223372036854775807\r\n",
+        "$0\r\n\r\n", "*0\r\n",        "+a\rb\r\n",      "*2\r\n*0\r\n*-1\r\n",
         "$-1\r\n",    "*1\r\n$-1\r\n", "$2\r\n\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -160,8 +160,9 @@ static void test_every_split(void)
 
 static void test_redaction(void)
 {
-    static const char req[] = "*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n"
-                              "*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$4\r\npass\r\n";
+    static const char req[] =
+        "*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n"
+        "*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$4\r\npass\r\n";
     pt_mockhost *m = mock(NULL);
     pt_mock_stream *s = open_stream(m);
     pt_mock_feed_str(s, C, req);
@@ -195,12 +196,14 @@ static void test_resp3_push(void)
     pt_mock_feed_str(s, C, "HELLO 3\r\n");
     pt_mock_feed_str(s, S, "%1\r\n$5\r\nproto\r\n:3\r\n");
     pt_mock_feed_str(s, C, "*3\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n");
-    pt_mock_feed_str(s, S, ">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
-                           ">3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
-                           ">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$5\r\nhello\r\n");
+    pt_mock_feed_str(s, S,
+                     ">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+                     ">3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+                     ">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$5\r\nhello\r\n");
     pt_mock_feed_str(s, C, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
-    pt_mock_feed_str(s, S, ">3\r\n$7\r\nmessage\r\n$1\r\nb\r\n$2\r\nyo\r\n"
-                           "|1\r\n+ttl\r\n:5\r\n_\r\n");
+    pt_mock_feed_str(s, S,
+                     ">3\r\n$7\r\nmessage\r\n$1\r\nb\r\n$2\r\nyo\r\n"
+                     "|1\r\n+ttl\r\n:5\r\n_\r\n");
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "command"), 3);
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "push"), 2);
     const pt_mock_event *sub = pt_mock_find(m, "command", 1);
@@ -223,24 +226,27 @@ static void test_resp2_pubsub(void)
     pt_mockhost *m = mock(NULL);
     pt_mock_stream *s = open_stream(m);
     pt_mock_feed_str(s, C, "SUBSCRIBE a b\r\n");
-    pt_mock_feed_str(s, S, "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
-                           "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n");
+    pt_mock_feed_str(s, S,
+                     "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+                     "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n");
     pt_mock_feed_str(s, C, "PSUBSCRIBE n*\r\n");
-    pt_mock_feed_str(s, S, "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:3\r\n"
-                           "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n"
-                           "*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$2\r\nnx\r\n$3\r\nbye\r\n");
+    pt_mock_feed_str(s, S,
+                     "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:3\r\n"
+                     "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n"
+                     "*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$2\r\nnx\r\n$3\r\nbye\r\n");
     pt_mock_feed_str(s, C, "PING\r\nUNSUBSCRIBE\r\nPUNSUBSCRIBE\r\n");
-    pt_mock_feed_str(s, S, "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
-                           "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:2\r\n"
-                           "*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n"
-                           "*3\r\n$12\r\npunsubscribe\r\n$2\r\nn*\r\n:0\r\n");
+    pt_mock_feed_str(s, S,
+                     "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+                     "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:2\r\n"
+                     "*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n"
+                     "*3\r\n$12\r\npunsubscribe\r\n$2\r\nn*\r\n:0\r\n");
     pt_mock_feed_str(s, C, "LRANGE l 0 -1\r\n");
     pt_mock_feed_str(s, S, "*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$1\r\ny\r\n");
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "unanswered"), 0);
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "command"), 6);
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "push"), 2);
-    const char *names[] = {"SUBSCRIBE", "PSUBSCRIBE", "PING", "UNSUBSCRIBE", "PUNSUBSCRIBE",
-                           "LRANGE"};
+    const char *names[] = {"SUBSCRIBE",   "PSUBSCRIBE",   "PING",
+                           "UNSUBSCRIBE", "PUNSUBSCRIBE", "LRANGE"};
     for (size_t i = 0; i < 6; i++)
         CU_ASSERT_STRING_EQUAL(str(pt_mock_find(m, "command", i), "command"), names[i]);
     const pt_mock_event *pm = pt_mock_find(m, "push", 1);
@@ -274,8 +280,9 @@ static void test_client_reply(void)
 {
     pt_mockhost *m = mock(NULL);
     pt_mock_stream *s = open_stream(m);
-    pt_mock_feed_str(s, C, "PING\r\nCLIENT REPLY OFF\r\nPING\r\nCLIENT REPLY SKIP\r\n"
-                           "CLIENT REPLY ON\r\nPING\r\nCLIENT REPLY SKIP\r\nPING\r\nPING\r\n");
+    pt_mock_feed_str(s, C,
+                     "PING\r\nCLIENT REPLY OFF\r\nPING\r\nCLIENT REPLY SKIP\r\n"
+                     "CLIENT REPLY ON\r\nPING\r\nCLIENT REPLY SKIP\r\nPING\r\nPING\r\n");
     pt_mock_feed_str(s, S, "+PONG\r\n+OK\r\n+PONG\r\n+PONG\r\n");
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "command"), 9);
     CU_ASSERT_EQUAL(pt_mock_count_kind(m, "unanswered"), 0);
@@ -387,7 +394,7 @@ static void test_hostile(void)
     const pt_mock_event *e = pt_mock_find(m, "parse_error", 0);
     CU_ASSERT_STRING_EQUAL(str(e, "direction"), "reply");
     CU_ASSERT_EQUAL(pt_mock_field_int(e, "offset", -1), 7 + 9 * 4); /* after the 9th header */
-    CU_ASSERT_EQUAL(pt_mock_count_kind(m, "unanswered"), 1); /* released: GET k given up */
+    CU_ASSERT_EQUAL(pt_mock_count_kind(m, "unanswered"), 1);        /* released: GET k given up */
     finish(m);
 
     m = mock(NULL);

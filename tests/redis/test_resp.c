@@ -194,8 +194,7 @@ static void test_hostile(void)
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "$99999999999999999999\r\n", "length header too long");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "$1000000000\r\n", "bulk longer than max_bulk");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "*999999999\r\n", "aggregate longer than max_elements");
-    EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "%999999999999\r\n",
-                 "aggregate longer than max_elements");
+    EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "%999999999999\r\n", "aggregate longer than max_elements");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "$3\r\nabcd\r\n", "not followed by CRLF");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "?what\r\n", "unknown type byte");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "$\r\n", "bad length header");
@@ -272,9 +271,8 @@ static void test_prefix_bound(void)
     size_t chunks[1] = {1000};
     tree t;
     tree_init(&t, 1 << 20);
-    CU_ASSERT_EQUAL(tree_parse(&t, PT_RESP_MODE_REPLY, &l, (const uint8_t *)s, h + n + 2, chunks,
-                               1),
-                    PT_OK);
+    CU_ASSERT_EQUAL(
+        tree_parse(&t, PT_RESP_MODE_REPLY, &l, (const uint8_t *)s, h + n + 2, chunks, 1), PT_OK);
     char want[64];
     snprintf(want, sizeof(want), "$ (%zu) ", n);
     CU_ASSERT_PTR_NOT_NULL(strstr(t.buf, want));
