@@ -242,6 +242,45 @@ def case_signals():
         subprocess.run(["ip", "netns", "del", ns])
 
 
+SEND_FRAGMENT = r"""
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+payload = struct.pack("!HHHH", 7000, 7001, 8 + 64, 0) + bytes(56)   # first 64 bytes of UDP
+hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0x1234, 0x2000, 64, 17, 0,
+                  bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]))
+s.sendto(hdr + payload, ("127.0.0.1", 0))
+"""
+
+
+def case_defrag_idle():
+    # One fragment of a datagram whose rest never comes, on an otherwise idle interface: the
+    # reassembler gives it up after --defrag-timeout-ms even though no packet follows.
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        print("skip: needs root and iproute2")
+        sys.exit(77)
+    ns = "pt-cli-frag-%d" % os.getpid()
+    if subprocess.run(["ip", "netns", "add", ns]).returncode != 0:
+        print("skip: cannot create a network namespace")
+        sys.exit(77)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        p = subprocess.Popen(["ip", "netns", "exec", ns, EXE, "-i", "lo", "--immediate",
+                              "--decode-only", "--defrag-timeout-ms", "300", "--read-timeout",
+                              "100", "udp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        listening = wait_for_line(p.stderr, b"listening on lo", 10)
+        subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", SEND_FRAGMENT],
+                       check=True)
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+        out, err = out.decode(), listening.decode() + err.decode()
+        expect(p.returncode == 0, "exit %d" % p.returncode, out, err)
+        expect("1 packets read" in err and "1 fragments (0 datagrams reassembled, 1 fragments "
+               "dropped)" in err, "the lone fragment was not expired while idle", out, err)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
+
+
 def case_permission():
     # Without privileges (root drops to nobody), opening an interface names what is needed.
     if os.geteuid() != 0 or not shutil.which("setpriv"):

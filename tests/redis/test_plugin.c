@@ -476,6 +476,29 @@ static void test_probe(void)
     finish(m);
 }
 
+/* The shared object the program loads: only pt_plugin_entry exported, same behaviour. */
+static void test_shared_object(void)
+{
+    const char *build = getenv("PT_BUILD_ROOT");
+    if (!build)
+        return;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/plugins/redis/pcaptrace-redis.so", build);
+    char *err = NULL;
+    pt_mockhost *m = pt_mock_load(path, NULL, &err);
+    if (!m)
+        fprintf(stderr, "pt_mock_load: %s\n", err);
+    free(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_STRING_EQUAL(pt_mock_plugin(m)->name, "redis");
+    pt_mock_stream *s = open_stream(m);
+    pt_mock_feed_str(s, C, "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n");
+    pt_mock_clock_advance_us(m, 92);
+    pt_mock_feed_str(s, S, "$3\r\nbar\r\n");
+    check_text(m, pt_mock_find(m, "command", 0), "GET foo -> \"bar\" 0.092ms");
+    finish(m);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -495,6 +518,7 @@ int main(void)
     CU_add_test(s, "hostile input and limits", test_hostile);
     CU_add_test(s, "big value across chunks", test_big_value);
     CU_add_test(s, "probe", test_probe);
+    CU_add_test(s, "the shared object", test_shared_object);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures();
