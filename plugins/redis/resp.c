@@ -385,9 +385,11 @@ static int finish_header(pt_resp_parser *p, int64_t n)
     return PT_OK;
 }
 
+/* Separators between inline arguments. NUL counts too (Redis splits a C string), and the
+ * skip and token loops must agree on it, or a NUL would be a zero-length token forever. */
 static bool is_blank(uint8_t c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' || c == '\0';
 }
 
 static int hexval(uint8_t c)
@@ -461,7 +463,7 @@ static int inline_token(const uint8_t *src, size_t n, size_t *pos, uint8_t *out,
             if (i == n)
                 break;
             uint8_t c = src[i];
-            if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0')
+            if (is_blank(c))
                 break;
             if (c == '"')
                 inq = true;
@@ -488,8 +490,7 @@ static int plain_token(const uint8_t *src, size_t n, size_t *pos, size_t *start,
         return 0;
     }
     *start = i;
-    while (i < n && src[i] != ' ' && src[i] != '\n' && src[i] != '\r' && src[i] != '\t' &&
-           src[i] != '\0')
+    while (i < n && !is_blank(src[i]))
         i++;
     *len = i - *start;
     *pos = i;
