@@ -132,11 +132,17 @@ static int hostile(const char *dir)
     return 0;
 }
 
+/* The queue holds every event the test produces, so a drop with a live server can only be
+ * a bug, never the scheduling of the sender thread on a loaded machine. */
+#define FIXTURE_QUEUE_BYTES (64 << 20)
+
 static int redis(const char *url, int n, int interval_ms, long maxlen)
 {
     char *sinks[] = {(char *)url, NULL};
-    pt_events_config cfg = {
-        .format = "none", .sinks = sinks, .queue_bytes = 1 << 20, .redis_maxlen = maxlen};
+    pt_events_config cfg = {.format = "none",
+                            .sinks = sinks,
+                            .queue_bytes = FIXTURE_QUEUE_BYTES,
+                            .redis_maxlen = maxlen};
     GError *err = NULL;
     pt_events *bus = pt_events_new(&cfg, NULL, &err);
     if (!bus) {
