@@ -62,7 +62,13 @@ start_capture() {
 stop_capture() {
     local pid
     pid=$(cat "$work/$1.ppid")
-    sleep 0.5
+    # Stop only once the capture has caught up with everything sent so far (a slow build,
+    # e.g. under ASan, lags behind the clients): a marker sent last must reach its output.
+    cli ECHO "done-$1" >/dev/null
+    for _ in $(seq 1200); do
+        grep -q "\"done-$1\"" "$work/$1.json" 2>/dev/null && break
+        sleep 0.1
+    done
     for i in $(seq 100); do
         # SIGINT ends the capture and flushes every stream; repeat it if it was missed
         [ $((i % 10)) = 1 ] && kill -INT "$pid" 2>/dev/null
@@ -171,7 +177,7 @@ for e in main:
         continue
     kinds[e["event"]] += 1
     if e["event"] == "command":
-        if e["error"] and str(e.get("reply", "")).startswith("ERR unknown command"):
+        if e.get("error") and str(e.get("reply", "")).startswith("ERR unknown command"):
             continue  # Redis keeps no statistics for commands it does not know
         ours[e["command"].lower()] += 1
     elif e["event"] == "unanswered":
