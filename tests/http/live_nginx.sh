@@ -98,7 +98,12 @@ ip netns exec "$NS" "$PCAPTRACE" -i lo -B 64 --plugin http -F json --no-color \
     'tcp port 8080 or tcp port 9090' \
     > "$TMP/events.jsonl" 2> "$TMP/pcaptrace.err" &
 PT_PID=$!
-sleep 1.5
+# Ready once the interface is open (packets are buffered by the kernel from then on).
+for _ in $(seq 300); do
+    grep -q "listening on" "$TMP/pcaptrace.err" 2>/dev/null && break
+    kill -0 "$PT_PID" 2>/dev/null || break
+    sleep 0.1
+done
 kill -0 "$PT_PID" 2>/dev/null || { cat "$TMP/pcaptrace.err"; echo "pcaptrace did not start"; exit 1; }
 
 B=http://127.0.0.1:8080
@@ -124,8 +129,14 @@ printf 'GET /t300.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /bin/b1000.bin HTTP/1.1\r\n
 printf 'GET /t1000.txt HTTP/1.0\r\n\r\n' | run nc -N -w 5 127.0.0.1 8080 > /dev/null
 # load: wrk, bounded
 run wrk -t1 -c2 -d"${WRK_SECONDS}s" $B/bin/b4096.bin > "$TMP/wrk.out"
+# Stop only once pcaptrace has caught up (a slow build lags behind the clients): a marker
+# request sent last must reach its output. nginx logs it too, so the counts stay exact.
+run curl -s -o /dev/null $B/pt-done-marker
 set +x
-sleep 1
+for _ in $(seq 1200); do
+    grep -q '"response".*pt-done-marker' "$TMP/events.jsonl" 2>/dev/null && break
+    sleep 0.1
+done
 kill -TERM "$PT_PID"
 wait "$PT_PID"
 PT_PID=

@@ -95,7 +95,12 @@ ip netns exec "$ns" "$pcaptrace" -i lo --immediate -B 64 --plugin "$so" \
     -F json tcp port 11211 >"$tmp/events.json" 2>"$tmp/pcaptrace.err" &
 tracer=$!
 pids+=($tracer)
-sleep 1
+# Ready once the interface is open (packets are buffered by the kernel from then on).
+for _ in $(seq 300); do
+    grep -q "listening on" "$tmp/pcaptrace.err" 2>/dev/null && break
+    kill -0 "$tracer" 2>/dev/null || break
+    sleep 0.1
+done
 kill -0 "$tracer" 2>/dev/null || fail "pcaptrace exited: $(cat "$tmp/pcaptrace.err")"
 
 # 5. Real clients.
@@ -140,7 +145,14 @@ while buf.count(b"END\r\n") < 50:
 s.sendall(b"quit\r\n")
 s.recv(1)
 PY
-sleep 1
+# Stop only once the tracer has caught up (a slow build lags behind the clients): a marker
+# request sent last must reach its output. The server counts it too (one more cmd_get).
+ip netns exec "$ns" bash -c 'exec 3<>/dev/tcp/127.0.0.1/11211; printf "get pt-done-marker\r\n" >&3;
+    head -c 5 <&3 >/dev/null'
+for _ in $(seq 1200); do
+    grep -q "pt-done-marker" "$tmp/events.json" 2>/dev/null && break
+    sleep 0.1
+done
 kill -INT "$tracer"
 for _ in $(seq 50); do
     kill -0 "$tracer" 2>/dev/null || break
