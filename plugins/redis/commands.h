@@ -46,4 +46,8 @@ bool pt_rcmd_is(const pt_rcmd *c, const uint8_t *name, size_t len);
 /* Whether `name` (len bytes) is a case-insensitive prefix of some known command. */
 bool pt_rcmd_is_prefix(const uint8_t *name, size_t len);
 
+/* The table itself, for tests: its size and entry i (NULL past the end). */
+size_t pt_rcmd_count(void);
+const pt_rcmd *pt_rcmd_at(size_t i);
+
 #endif

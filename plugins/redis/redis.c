@@ -2,6 +2,7 @@
  * answers in order), with latency from capture timestamps, over RESP2/RESP3
  * (https://redis.io/docs/reference/protocol-spec/), and emits `command`, `push`,
  * `unanswered` and `parse_error` events (schema in README.md). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,60 +199,60 @@ rd_cmd *rd_build_slot(rd_stream *st)
         rd_fifo_pop(st);
     }
     rd_cmd *c = &st->ring[(st->head + st->count) % st->cap];
-    if (!c->mem) {
-        size_t spans = (size_t)cfg->max_args * sizeof(pt_span);
-        c->mem = malloc(spans + (size_t)cfg->max_args * cfg->max_arg_bytes);
-    }
-    void *mem = c->mem;
-    memset(c, 0, sizeof(*c));
-    c->mem = mem;
+    /* clear the per-command fields only: the slot's buffers are reused as they are */
+    memset(c, 0, offsetof(rd_cmd, mem));
+    c->name[0] = '\0';
     c->key_index = -1;
     c->numkeys_at = -1;
     c->name_words = 1;
-    if (mem) {
-        c->args = mem;
-        c->buf = (uint8_t *)mem + (size_t)cfg->max_args * sizeof(pt_span);
+    if (!c->mem) {
+        size_t spans = (size_t)cfg->max_args * sizeof(pt_span);
+        c->mem = malloc(spans + (size_t)cfg->max_args * cfg->max_arg_bytes);
+        c->args = c->mem;
+        c->buf = c->mem ? (uint8_t *)c->mem + spans : NULL;
     }
     return c;
 }
 
-static const char *reply_type_name(const rd_reply *r)
+/* The `reply_type` value, a span of a constant (no strlen per event). */
+#define TYPE_NAME(s) PT_SPAN(s, sizeof(s) - 1)
+static pt_span reply_type_name(const rd_reply *r)
 {
     if (r->null)
-        return "null";
+        return TYPE_NAME("null");
     switch (r->type) {
     case PT_RESP_SIMPLE:
-        return "simple";
+        return TYPE_NAME("simple");
     case PT_RESP_ERROR:
-        return "error";
+        return TYPE_NAME("error");
     case PT_RESP_INTEGER:
-        return "integer";
+        return TYPE_NAME("integer");
     case PT_RESP_BULK:
-        return "bulk";
+        return TYPE_NAME("bulk");
     case PT_RESP_ARRAY:
-        return "array";
+        return TYPE_NAME("array");
     case PT_RESP_NULL:
-        return "null";
+        return TYPE_NAME("null");
     case PT_RESP_BOOLEAN:
-        return "boolean";
+        return TYPE_NAME("boolean");
     case PT_RESP_DOUBLE:
-        return "double";
+        return TYPE_NAME("double");
     case PT_RESP_BIGNUM:
-        return "big_number";
+        return TYPE_NAME("big_number");
     case PT_RESP_BLOB_ERROR:
-        return "blob_error";
+        return TYPE_NAME("blob_error");
     case PT_RESP_VERBATIM:
-        return "verbatim";
+        return TYPE_NAME("verbatim");
     case PT_RESP_MAP:
-        return "map";
+        return TYPE_NAME("map");
     case PT_RESP_SET:
-        return "set";
+        return TYPE_NAME("set");
     case PT_RESP_ATTRIBUTE:
-        return "attribute";
+        return TYPE_NAME("attribute");
     case PT_RESP_PUSH:
-        return "push";
+        return TYPE_NAME("push");
     }
-    return "unknown";
+    return TYPE_NAME("unknown");
 }
 
 /* The `reply` field: a zero-copy span for a scalar, the bounded rendering for an aggregate. */
@@ -293,10 +294,13 @@ static size_t cmd_fields(const rd_stream *st, const rd_cmd *c, pt_field *f)
     f[n++] = PT_F_STR("command", PT_SPAN(c->name, c->name_len));
     f[n++] = PT_F_LIST("args", c->args, c->n_args, c->argc - c->name_words);
     f[n++] = PT_F_UINT("arg_bytes", c->arg_bytes);
-    f[n++] = key ? PT_F_STR("key", *key) : PT_F_NULL("key");
+    if (key)
+        f[n++] = PT_F_STR("key", *key);
     f[n++] = PT_F_UINT("seq", c->seq);
     f[n++] = PT_F_UINT("request_bytes", c->wire_bytes);
-    /* flags only when set, RESP only when 3: fewer fields for the common command */
+    /* key only when there is one, flags only when set, RESP only when 3: fewer fields for
+     * the common command (a field the sinks would print as its default costs them as much
+     * as any other) */
     if (c->is_inline)
         f[n++] = PT_F_BOOL("inline", true);
     if (c->blocking)
@@ -314,16 +318,15 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
     pt_field f[N_CMD_FIELDS];
     size_t n = cmd_fields(st, c, f);
     if (r) {
-        const char *type = reply_type_name(r);
         f[n++] = reply_field(r, reply_bytes);
-        f[n++] = PT_F_STR("reply_type", PT_SPAN(type, strlen(type)));
+        f[n++] = PT_F_STR("reply_type", reply_type_name(r));
+        /* always present on a paired command: `select(.error)` needs no default */
         f[n++] = PT_F_BOOL("error", r->error);
         f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
         f[n++] = PT_F_INT("latency_us", pt_time_diff_us(reply_ts, &c->ts));
     } else {
         f[n++] = PT_F_NULL("reply");
-        f[n++] = PT_F_STR("reply_type", PT_SPAN("none", 4));
-        f[n++] = PT_F_BOOL("error", false);
+        f[n++] = PT_F_STR("reply_type", TYPE_NAME("none"));
         f[n++] = PT_F_UINT("reply_bytes", 0);
         f[n++] = PT_F_NULL("latency_us");
     }
@@ -350,8 +353,9 @@ void rd_emit_orphan(rd_stream *st, uint64_t reply_bytes)
     f[n++] = PT_F_STR("side", PT_SPAN("reply", 5));
     f[n++] = PT_F_STR("reason", PT_SPAN("no_command", 10));
     f[n++] = reply_field(r, reply_bytes);
-    f[n++] = PT_F_STR("reply_type", PT_SPAN(reply_type_name(r), strlen(reply_type_name(r))));
-    f[n++] = PT_F_BOOL("error", r->error);
+    f[n++] = PT_F_STR("reply_type", reply_type_name(r));
+    if (r->error)
+        f[n++] = PT_F_BOOL("error", true);
     f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
     st->cfg->host->emit(st->s, "unanswered", st->ts, f, n);
 }

@@ -51,7 +51,6 @@ typedef struct rd_cmd {
     uint64_t argc;       /* words on the wire, name included */
     uint64_t arg_bytes;  /* bytes of the arguments after the command word(s) */
     uint64_t wire_bytes; /* the whole request on the wire */
-    char name[RD_NAME_MAX];
     uint32_t name_len;
     const pt_rcmd *info; /* NULL for unknown commands */
     bool is_inline, blocking, in_multi;
@@ -64,10 +63,12 @@ typedef struct rd_cmd {
     uint32_t name_words;  /* 1, or 2 with a subcommand */
     rd_expect expect;
     uint32_t n_args; /* args kept */
-    void *mem;       /* one allocation per slot, kept for the stream's life: */
-    pt_span *args;   /* max_args spans into buf */
-    uint8_t *buf;    /* max_args * max_arg_bytes */
     size_t buf_used;
+    /* Kept when the slot is reused (rd_build_slot clears only what is above `mem`): */
+    void *mem;              /* one allocation per slot, kept for the stream's life: */
+    pt_span *args;          /* max_args spans into buf */
+    uint8_t *buf;           /* max_args * max_arg_bytes */
+    char name[RD_NAME_MAX]; /* upper case, NUL-terminated, name_len bytes */
 } rd_cmd;
 
 /* The reply being read on the server side. */

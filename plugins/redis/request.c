@@ -8,6 +8,8 @@
 
 static const char redacted[] = "(redacted)";
 
+_Static_assert(PT_RCMD_NAME_MAX < RD_NAME_MAX, "a known command name must fit rd_cmd.name");
+
 static uint8_t upper(uint8_t c)
 {
     return (c >= 'a' && c <= 'z') ? (uint8_t)(c - 'a' + 'A') : c;
@@ -123,14 +125,20 @@ static void on_word(rd_stream *st, rd_cmd *c, pt_span v)
     const rd_config *cfg = st->cfg;
     uint64_t w = c->words++;
     if (w == 0) {
-        name_append(c, v.ptr, v.len);
-        /* pipelines repeat commands: try the previous one before searching the table */
+        /* pipelines repeat commands: try the previous one before hashing the name */
         if (v.len != v.full_len)
             c->info = NULL;
         else if (pt_rcmd_is(st->last_info, v.ptr, v.len))
             c->info = st->last_info;
         else
             c->info = st->last_info = pt_rcmd_find(v.ptr, v.len);
+        if (c->info) {
+            /* a known name is the table's upper-case spelling, of the same length */
+            memcpy(c->name, c->info->name, v.len + 1);
+            c->name_len = (uint32_t)v.len;
+        } else {
+            name_append(c, v.ptr, v.len);
+        }
         c->blocking = c->info && (c->info->flags & PT_RCMD_BLOCKING);
         return;
     }

@@ -9,6 +9,8 @@
 #define RESP_MAX_INT_LEN 20
 /* Digits accepted in a length header; more would overflow int64. */
 #define RESP_MAX_LEN_DIGITS 18
+/* Most arguments of a request read by the one-chunk fast path (longer ones take the states). */
+#define RESP_FAST_ARGS 64
 
 enum resp_state {
     S_TYPE = 0, /* expecting a type byte (or an inline command) */
@@ -51,6 +53,9 @@ struct pt_resp_parser {
     uint8_t *pre;     /* lim.prefix_bytes */
     size_t pre_len;
     uint64_t bulk_left;
+    /* a big number's digits, checked as they arrive (its bytes may straddle chunks) */
+    uint64_t bn_digits;
+    bool bn_bad;
 
     resp_frame *stack; /* lim.max_depth frames */
     uint32_t depth;
@@ -261,6 +266,17 @@ static bool is_digits(const uint8_t *s, size_t n, bool allow_sign)
     return true;
 }
 
+/* Check `n` more bytes of a big number: [+-]digits, whatever the chunking. */
+static void bignum_scan(pt_resp_parser *p, const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9')
+            p->bn_digits++;
+        else if (!(p->val_len + i == 0 && (s[i] == '-' || s[i] == '+')))
+            p->bn_bad = true;
+    }
+}
+
 /* A line value (simple, error, integer, null, boolean, double, big number) ended. */
 static int finish_line(pt_resp_parser *p)
 {
@@ -279,7 +295,7 @@ static int finish_line(pt_resp_parser *p)
             return fail(p, "bad boolean");
         break;
     case PT_RESP_BIGNUM:
-        if (v.len == v.full_len && !is_digits(v.ptr, v.len, true))
+        if (p->bn_bad || p->bn_digits == 0)
             return fail(p, "bad big number");
         break;
     case PT_RESP_DOUBLE:
@@ -381,6 +397,14 @@ static int finish_header(pt_resp_parser *p, int64_t n)
         return PT_ERROR;
     val_begin(p);
     p->bulk_left = (uint64_t)n;
+    /* fast path: payload and CRLF are in this chunk, the value is a span of it */
+    if ((uint64_t)(p->len - p->pos) >= (uint64_t)n + 2 && p->data[p->pos + (size_t)n] == '\r' &&
+        p->data[p->pos + (size_t)n + 1] == '\n') {
+        p->val_len = (uint64_t)n;
+        p->pos += (size_t)n + 2;
+        p->bulk_left = 0;
+        return finish_bulk(p);
+    }
     p->state = n ? S_BULK : S_BULK_CR;
     return PT_OK;
 }
@@ -564,8 +588,12 @@ static int step_inline(pt_resp_parser *p, size_t len)
     const uint8_t *lf = memchr(d + i, '\n', len - i);
     size_t end = lf ? (size_t)(lf - d) : len;
     size_t have = p->line_here ? end - p->line_start : p->line_len + (end - i);
-    if (have > p->lim.max_inline)
+    if (have > p->lim.max_inline) {
+        /* the offending byte is the first past the limit, however the line was chunked */
+        p->pos = p->line_here ? p->line_start + p->lim.max_inline
+                              : i + (p->lim.max_inline - p->line_len);
         return fail(p, "inline command longer than max_inline");
+    }
     if (!lf) {
         /* keep the partial line for the next chunk */
         if (!p->line && !(p->line = malloc(p->lim.max_inline)))
@@ -592,6 +620,17 @@ static int step_inline(pt_resp_parser *p, size_t len)
  * byte-wise states then report the error at the right offset). */
 static size_t header_here(const uint8_t *d, size_t len, int64_t *out)
 {
+    /* the usual one- and two-digit headers first */
+    if (len >= 4 && d[0] >= '0' && d[0] <= '9') {
+        if (d[1] == '\r' && d[2] == '\n') {
+            *out = d[0] - '0';
+            return 3;
+        }
+        if (d[1] >= '0' && d[1] <= '9' && d[2] == '\r' && d[3] == '\n') {
+            *out = (d[0] - '0') * 10 + (d[1] - '0');
+            return 4;
+        }
+    }
     size_t i = 0;
     bool neg = false;
     uint64_t v = 0;
@@ -608,6 +647,51 @@ static size_t header_here(const uint8_t *d, size_t len, int64_t *out)
         return 0;
     *out = neg ? -(int64_t)v : (int64_t)v;
     return i + 2;
+}
+
+/* Fast path for requests: a whole "*<n>\r\n" + n x "$<len>\r\n<bytes>\r\n" command that lies in
+ * this chunk is checked (its arguments noted) and then reported, without the byte-wise states.
+ * Returns false (nothing consumed, nothing reported) when it is not wholly here, breaks a
+ * limit or is malformed: the states then read it and report any error at its byte. At most
+ * RESP_FAST_ARGS arguments, so a failed attempt costs little. p->pos is at the '*'. */
+static bool request_here(pt_resp_parser *p)
+{
+    const uint8_t *d = p->data;
+    size_t len = p->len, i = p->pos + 1;
+    int64_t n;
+    size_t used = header_here(d + i, len - i, &n);
+    if (!used || n <= 0 || n > RESP_FAST_ARGS || (uint64_t)n + 1 > p->lim.max_elements)
+        return false;
+    i += used;
+    pt_span arg[RESP_FAST_ARGS];
+    for (int64_t k = 0; k < n; k++) {
+        int64_t m;
+        if (i >= len || d[i] != '$' || !(used = header_here(d + i + 1, len - i - 1, &m)) || m < 0 ||
+            (uint64_t)m > p->lim.max_bulk)
+            return false;
+        i += 1 + used;
+        if ((uint64_t)(len - i) < (uint64_t)m + 2 || d[i + (size_t)m] != '\r' ||
+            d[i + (size_t)m + 1] != '\n')
+            return false;
+        arg[k] = PT_SPAN(d + i, (size_t)m);
+        i += (size_t)m + 2;
+    }
+    pt_resp_item head = {.type = PT_RESP_ARRAY, .depth = 0, .count = n};
+    p->h.value(p->ctx, &head);
+    for (int64_t k = 0; k < n; k++) {
+        pt_resp_item it = {.type = PT_RESP_BULK, .depth = 1, .value = arg[k]};
+        p->h.value(p->ctx, &it);
+    }
+    if (p->h.end)
+        p->h.end(p->ctx, &head);
+    pt_resp_msg m = {i - p->msg_start, false};
+    p->pos = i;
+    p->in_msg = false;
+    p->msg_before = 0;
+    p->msg_values = 0;
+    if (p->h.done)
+        p->h.done(p->ctx, &m);
+    return true;
 }
 
 /* Type byte state: start a value (or, for requests at the top level, an inline command). */
@@ -630,6 +714,8 @@ static int step_type(pt_resp_parser *p)
         }
         if (p->depth > 0 && c != '$')
             return fail(p, "expected '$' in a request");
+        if (p->depth == 0 && request_here(p))
+            return PT_OK;
     }
     p->cur = (pt_resp_type)c;
     p->pos++;
@@ -642,6 +728,8 @@ static int step_type(pt_resp_parser *p)
     case ',':
     case '(':
         val_begin(p);
+        p->bn_digits = 0;
+        p->bn_bad = false;
         p->state = S_LINE;
         return PT_OK;
     case '$':
@@ -720,15 +808,25 @@ int pt_resp_feed(pt_resp_parser *p, const uint8_t *data, size_t len)
             const uint8_t *cr = memchr(data + p->pos, '\r', len - p->pos);
             size_t end = cr ? (size_t)(cr - data) : len;
             size_t n = end - p->pos;
+            if (p->cur == PT_RESP_BIGNUM)
+                bignum_scan(p, data + p->pos, n);
             p->val_len += n;
             p->seg_count += n;
             p->pos = end;
             if (p->val_len > p->lim.max_bulk) {
+                /* at the first byte past the limit, however the line was chunked */
+                p->pos = end - (size_t)(p->val_len - p->lim.max_bulk);
                 r = fail(p, "line longer than max_bulk");
                 break;
             }
             if (cr) {
                 p->pos++;
+                /* fast path: the LF follows in this chunk */
+                if (p->pos < len && data[p->pos] == '\n') {
+                    p->pos++;
+                    r = finish_line(p);
+                    break;
+                }
                 p->state = S_LINE_CR;
             }
             break;
@@ -739,7 +837,8 @@ int pt_resp_feed(pt_resp_parser *p, const uint8_t *data, size_t len)
                 r = finish_line(p);
                 break;
             }
-            /* a lone CR is part of the line */
+            /* a lone CR is part of the line (and spoils a big number) */
+            p->bn_bad = true;
             if (p->pos > 0) {
                 p->seg_count++;
             } else {

@@ -163,6 +163,44 @@ static void test_requests(void)
     check_splits(PT_RESP_MODE_REQUEST, requests, sizeof(requests) - 1);
 }
 
+/* Blanks of every kind between inline arguments, NUL included (Redis splits a C string), and
+ * quotes next to them. Each token must advance: a NUL was once a zero-length token that the
+ * splitting loop read forever (robust/resp_4_infiniteloop.pcapng). The last line is that
+ * capture's shape: an inline line with a NUL, a digit and an unbalanced quote after it. */
+static const char blank_requests[] = "GET\0key\r\n"
+                                     "\0\0\0\r\n"
+                                     "SET\vk\fv\r\n"
+                                     "\v\f\0PING\0\r\n"
+                                     "SET k \"a\0b\"\r\n"
+                                     "'x'\0'y'\r\n"
+                                     "\"x\"\v\"y\"\f'z'\r\n"
+                                     "echo \"\\x00\"\0\r\n"
+                                     "GKMbNZq\0"
+                                     "0 'stuubt\r\n";
+
+static const char blank_tree[] = "* 2\n  $ (3) GET\n  $ (3) key\n/*\n= 9 inline\n"
+                                 "* 3\n  $ (3) SET\n  $ (1) k\n  $ (1) v\n/*\n= 9 inline\n"
+                                 "* 1\n  $ (4) PING\n/*\n= 10 inline\n"
+                                 "* 3\n  $ (3) SET\n  $ (1) k\n  $ (3) a\\x00b\n/*\n= 13 inline\n"
+                                 "* 2\n  $ (1) x\n  $ (1) y\n/*\n= 9 inline\n"
+                                 "* 3\n  $ (1) x\n  $ (1) y\n  $ (1) z\n/*\n= 13 inline\n"
+                                 "* 2\n  $ (4) echo\n  $ (1) \\x00\n/*\n= 14 inline\n"
+                                 "ERROR unbalanced quotes in inline command at 101\n";
+
+static void test_inline_blanks(void)
+{
+    pt_resp_limits l = small_prefix();
+    tree t;
+    parse_whole(&t, PT_RESP_MODE_REQUEST, &l, blank_requests, sizeof(blank_requests) - 1);
+    if (strcmp(t.buf, blank_tree) != 0)
+        fprintf(stderr, "got:\n%s\n", t.buf);
+    CU_ASSERT_STRING_EQUAL(t.buf, blank_tree);
+    tree_free(&t);
+    /* the same without the bad last line, split everywhere */
+    size_t good = sizeof(blank_requests) - 1 - strlen("0 'stuubt\r\n") - strlen("GKMbNZq") - 1;
+    check_splits(PT_RESP_MODE_REQUEST, blank_requests, good);
+}
+
 /* Expect `input` to fail with an error message containing `why`. */
 static void expect_error(pt_resp_mode mode, const pt_resp_limits *lim, const char *input,
                          size_t len, const char *why)
@@ -201,6 +239,11 @@ static void test_hostile(void)
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "*1x\r\n", "bad length header");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, ":12a\r\n", "bad integer");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "#x\r\n", "bad boolean");
+    /* a big number is checked whole even when it straddles chunks past the kept prefix */
+    EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "(1234567890123456789012345678901234567890x\r\n",
+                 "bad big number");
+    EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "(12\r34\r\n", "bad big number");
+    EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "(-\r\n", "bad big number");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "_x\r\n", "bad null");
     EXPECT_ERROR(PT_RESP_MODE_REPLY, &l, "=3\r\ntxt\r\n", "bad verbatim");
     EXPECT_ERROR(PT_RESP_MODE_REQUEST, &l, "*2\r\n$3\r\nGET\r\n:1\r\n", "expected '$'");
@@ -291,6 +334,7 @@ int main(void)
     CU_add_test(s, "every RESP2/RESP3 type", test_all_types);
     CU_add_test(s, "every split of the replies", test_splits_reply);
     CU_add_test(s, "requests, inline commands, splits", test_requests);
+    CU_add_test(s, "inline blanks: NUL, \\v, \\f, quotes", test_inline_blanks);
     CU_add_test(s, "hostile input and limits", test_hostile);
     CU_add_test(s, "sticky error and reset", test_reset);
     CU_add_test(s, "straddling value keeps a bounded prefix", test_prefix_bound);
