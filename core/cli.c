@@ -72,6 +72,8 @@ static GOptionEntry *pt_cli_capture_entries(pt_cli *c)
          "Print one line per packet instead of tracing protocols", NULL},
         {"decode-only", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &c->decode_only,
          "Capture and decode (and defragment) without any output (benchmarks)", NULL},
+        {"no-tunnels", 0, 0, G_OPTION_ARG_NONE, &c->no_tunnels,
+         "Do not decapsulate tunnels (IP-in-IP, GRE, VXLAN, Geneve, Teredo, GTP-U, AYIYA)", NULL},
         {"defrag-max-bytes", 0, 0, G_OPTION_ARG_INT64, &c->defrag_max_bytes,
          "Memory cap of IP fragment reassembly in bytes", "N"},
         {"defrag-timeout-ms", 0, 0, G_OPTION_ARG_INT64, &c->defrag_timeout_ms,
@@ -186,6 +188,7 @@ bool pt_cli_parse(pt_cli *c, int argc, char **argv, GError **error)
         .batch = c->batch,
         .defrag_max_bytes = (uint64_t)c->defrag_max_bytes,
         .defrag_timeout_us = (uint64_t)c->defrag_timeout_ms * 1000,
+        .no_tunnels = c->no_tunnels,
     };
     return true;
 }

@@ -33,7 +33,8 @@ typedef struct pt_cli {
     gint64 defrag_max_bytes;  /* --defrag-max-bytes */
     gint64 defrag_timeout_ms; /* --defrag-timeout-ms */
     gboolean no_promisc, immediate, list_interfaces, packets, decode_only, quiet;
-    char **rest; /* positional words */
+    char **rest;         /* positional words */
+    gboolean no_tunnels; /* --no-tunnels */
 
     /* options of the other stages */
     pt_tcp_config tcp;

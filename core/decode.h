@@ -149,6 +149,14 @@ const char *pt_tunnel_name(int tunnel);
  * are recognised by port and header checks, as Zeek does. */
 int pt_decode_tunnel(pt_packet *pkt, pt_decode_result *result);
 
+/* The cheap test before pt_decode_tunnel(), inlined on the per-packet path: only IP-in-IP,
+ * IPv6-in-IP, GRE and UDP packets can carry one of its tunnels. */
+static inline bool pt_decode_may_tunnel(const pt_packet *pkt)
+{
+    uint8_t p = pkt->ip_proto;
+    return pkt->ip_version != 0 && (p == 17 || p == 47 || p == 4 || p == 41);
+}
+
 /* Decode a frame of link type `dlt` into *pkt (which is reset first; the arrays are valid up
  * to their counts). */
 pt_decode_result pt_decode_packet(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wirelen,

@@ -652,12 +652,14 @@ int pt_decode_tunnel(pt_packet *pkt, pt_decode_result *result)
     if (wire < c.len)
         wire = c.len;
 
+    c = pt_cursor_make(pt_cursor_ptr(&c), pt_cursor_remaining(&c));
+    wire -= (size_t)(c.p - (pkt->ip_proto == 17 ? pkt->payload : pkt->l4));
+    if (wire == 0) /* a bare tunnel header carries no packet: leave it as it is */
+        return PT_DECLINED;
     src.addr = pkt->src;
     src.port = pkt->ip_proto == 17 ? pkt->sport : 0;
     dst.addr = pkt->dst;
     dst.port = pkt->ip_proto == 17 ? pkt->dport : 0;
-    c = pt_cursor_make(pt_cursor_ptr(&c), pt_cursor_remaining(&c));
-    wire -= (size_t)(c.p - (pkt->ip_proto == 17 ? pkt->payload : pkt->l4));
     pt_decode_reset_l3(pkt);
     pkt->n_tunnels++;
     pkt->tunnel = (uint8_t)kind;

@@ -131,28 +131,50 @@ void pt_flow_table_free(pt_flow_table *ft)
     g_free(ft);
 }
 
-/* Compare endpoint (a, pa) with (b, pb): address bytes then port. */
-static int endpoint_cmp(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb, size_t n)
+/* The first 8 address bytes at `p` as a big-endian number (IPv4 fills the top 32 bits), so
+ * that comparing numbers orders addresses as comparing their bytes does. */
+static inline uint64_t addr_hi(const uint8_t *p, bool v6)
 {
-    int c = memcmp(a, b, n);
-    if (c != 0) {
-        return c;
+    if (v6) {
+        uint64_t v;
+        memcpy(&v, p, sizeof v);
+        return GUINT64_FROM_BE(v);
     }
-    return (pa > pb) - (pa < pb);
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return (uint64_t)GUINT32_FROM_BE(v) << 32;
 }
 
+/* The last 8 bytes of an IPv6 address as a big-endian number (0 for IPv4). */
+static inline uint64_t addr_lo(const uint8_t *p, bool v6)
+{
+    if (!v6) {
+        return 0;
+    }
+    uint64_t v;
+    memcpy(&v, p + 8, sizeof v);
+    return GUINT64_FROM_BE(v);
+}
+
+/* Runs for every packet: the endpoints are ordered with integer compares (no memcmp call)
+ * and the key is written with fixed-size copies. */
 void pt_flow_table_key(pt_flow_key *key, const pt_addr *src, uint16_t sport, const pt_addr *dst,
                        uint16_t dport, bool *swapped)
 {
-    memset(key, 0, sizeof *key);
-    size_t n = src->family == 6 ? 16 : 4;
-    key->family = src->family;
-    bool swap = endpoint_cmp(src->bytes, sport, dst->bytes, dport, n) > 0;
+    bool v6 = src->family == 6;
+    uint64_t sh = addr_hi(src->bytes, v6), dh = addr_hi(dst->bytes, v6);
+    uint64_t sl = addr_lo(src->bytes, v6), dl = addr_lo(dst->bytes, v6);
+    bool swap = sh != dh ? sh > dh : sl != dl ? sl > dl : sport > dport;
     const pt_addr *a0 = swap ? dst : src, *a1 = swap ? src : dst;
-    key->port[0] = swap ? dport : sport;
-    key->port[1] = swap ? sport : dport;
-    memcpy(key->addr[0], a0->bytes, n);
-    memcpy(key->addr[1], a1->bytes, n);
+    *key =
+        (pt_flow_key){.port = {swap ? dport : sport, swap ? sport : dport}, .family = src->family};
+    if (v6) {
+        memcpy(key->addr[0], a0->bytes, 16);
+        memcpy(key->addr[1], a1->bytes, 16);
+    } else {
+        memcpy(key->addr[0], a0->bytes, 4);
+        memcpy(key->addr[1], a1->bytes, 4);
+    }
     *swapped = swap;
 }
 

@@ -77,7 +77,8 @@ static void pt_packet_print_time(pt_line *l, const pt_time *ts)
     pt_line_printf(l, "%s.%06u", cached, (unsigned)(ts->nsec / 1000) % 1000000u);
 }
 
-/* "eth", "vlan 10", "vlan 100,10", "eth mpls 16", "sll", ... */
+/* "eth", "vlan 10", "vlan 100,10", "eth mpls 16", "sll", ..., then the tunnel the packet
+ * was taken out of ("eth gre", "eth teredo"; the innermost one when nested). */
 static void pt_packet_print_link(pt_line *l, const pt_packet *p)
 {
     if (p->n_vlan > 0) {
@@ -93,6 +94,9 @@ static void pt_packet_print_link(pt_line *l, const pt_packet *p)
         for (unsigned i = 0; i < p->n_mpls && i < PT_MAX_MPLS; i++) {
             pt_line_printf(l, "%c%u", i == 0 ? ' ' : ',', p->mpls[i]);
         }
+    }
+    if (p->n_tunnels > 0) {
+        pt_line_printf(l, " %s", pt_tunnel_name(p->tunnel));
     }
 }
 

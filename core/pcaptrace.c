@@ -1,5 +1,6 @@
 /* pcaptrace.c — the library API of include/pcaptrace/pcaptrace.h: a session wires
- * capture → pt_decode_packet → IP defrag → pt_decode_ip → pt_tcp_packet → the consumer. */
+ * capture → pt_decode_packet → IP defrag → pt_decode_ip → tunnel decapsulation
+ * (pt_decode_tunnel, on by default) → pt_tcp_packet → the consumer. */
 #include "pcaptrace/pcaptrace.h"
 
 #include <signal.h>
@@ -10,8 +11,11 @@
 #include "defrag.h"
 #include "tcp.h"
 
+static void pt_session_defrag(pt_session *s);
+
 struct pt_session {
     pt_capture *cap;
+    int dlt;       /* the capture's link type, read once */
     pt_packet pkt; /* the one decoded packet, reused for every frame */
     pt_defrag *defrag;
     pt_tcp *tcp;
@@ -26,6 +30,7 @@ struct pt_session {
     int batch;
     volatile sig_atomic_t stop;
     bool idle_expiry; /* live: expire fragments while the network is quiet */
+    bool tunnels;     /* decapsulate GRE, Teredo, VXLAN, ... (pt_decode_tunnel) */
     pt_stats stats;
     pt_time last_ts;  /* capture time of the last frame, for flushing at the end */
     gint64 last_wall; /* monotonic µs when the last frame was read */
@@ -39,11 +44,13 @@ pt_session *pt_session_open(const pt_source *src, GError **error)
     }
     pt_session *s = g_new0(pt_session, 1);
     s->cap = cap;
+    s->dlt = pt_capture_datalink(cap);
     s->batch = src->batch > 0 ? src->batch : PT_CAPTURE_BATCH_DEFAULT;
     pt_defrag_limits dl = {.max_bytes = (size_t)src->defrag_max_bytes,
                            .timeout_us = src->defrag_timeout_us};
     s->defrag = pt_defrag_new(&dl);
     s->idle_expiry = pt_capture_is_live(cap);
+    s->tunnels = !src->no_tunnels;
     return s;
 }
 
@@ -89,6 +96,18 @@ pt_tcp *pt_session_tcp(pt_session *s)
     return s->tcp;
 }
 
+/* Whether the tracker can use a packet of this outcome: a sound TCP segment, or one whose
+ * only fault is an option with an impossible length (ports, sequence numbers and payload
+ * are still sound: the segment is counted as malformed and tracked all the same). */
+static bool pt_session_trackable(const pt_packet *p, pt_packet_status status)
+{
+    if (p->ip_version == 0 || p->ip_proto != 6 || p->l4 == NULL) {
+        return false;
+    }
+    return status == PT_PACKET_OK || status == PT_PACKET_REASSEMBLED ||
+           (status == PT_PACKET_MALFORMED && p->tcp_bad_options);
+}
+
 /* Count a decoded datagram by transport and hand it to the callback and the tracker. */
 static void pt_session_deliver(pt_session *s, pt_packet_status status)
 {
@@ -109,16 +128,28 @@ static void pt_session_deliver(pt_session *s, pt_packet_status status)
     if (s->on_packet != NULL) {
         s->on_packet(s->on_packet_ctx, p, status);
     }
-    if (s->tcp != NULL && (status == PT_PACKET_OK || status == PT_PACKET_REASSEMBLED) &&
-        p->ip_version != 0 && p->ip_proto == 6 && p->l4 != NULL) {
+    if (s->tcp != NULL && pt_session_trackable(p, status)) {
         pt_tcp_packet(s->tcp, p);
     }
 }
 
-/* Count and deliver the outcome of a decode; `ok` is the status a success gets. A rebuilt
+/* Open the tunnels a successfully decoded packet carries (when enabled), so the packet
+ * inside is what gets counted, printed and tracked. Returns the inner result. */
+static pt_decode_result pt_session_detunnel(pt_session *s, pt_decode_result r)
+{
+    bool open = s->tunnels;
+    while (open && r == PT_DECODE_OK && pt_decode_may_tunnel(&s->pkt)) {
+        open = pt_decode_tunnel(&s->pkt, &r) == PT_OK; /* stops at PT_MAX_TUNNELS */
+    }
+    return r;
+}
+
+/* Count and deliver the outcome of a decode; `ok` is the status a success gets. A fragment
+ * goes to defrag and the datagram it completes is decoded and delivered in turn; a rebuilt
  * datagram that is itself a fragment again (nested fragmentation) is counted as malformed. */
 static void pt_session_decoded(pt_session *s, pt_decode_result r, pt_packet_status ok)
 {
+    r = pt_session_detunnel(s, r);
     switch (r) {
     case PT_DECODE_OK:
         pt_session_deliver(s, ok);
@@ -127,11 +158,32 @@ static void pt_session_decoded(pt_session *s, pt_decode_result r, pt_packet_stat
         s->stats.truncated++;
         pt_session_deliver(s, PT_PACKET_TRUNCATED);
         break;
-    case PT_DECODE_MALFORMED:
     case PT_DECODE_FRAGMENT:
+        if (ok != PT_PACKET_REASSEMBLED) {
+            pt_session_defrag(s);
+            break;
+        }
         s->stats.malformed++;
         pt_session_deliver(s, PT_PACKET_MALFORMED);
         break;
+    case PT_DECODE_MALFORMED:
+        s->stats.malformed++;
+        pt_session_deliver(s, PT_PACKET_MALFORMED);
+        break;
+    }
+}
+
+/* A fragment (outer, or inside a tunnel): count and show it, then hand it to defrag and
+ * decode the datagram it completes, if any. */
+static void pt_session_defrag(pt_session *s)
+{
+    s->stats.fragments++;
+    pt_session_deliver(s, PT_PACKET_FRAGMENT);
+    const uint8_t *dgram = NULL;
+    size_t dgram_len = 0;
+    if (pt_defrag_add(s->defrag, &s->pkt, &dgram, &dgram_len) == PT_OK) {
+        s->stats.reassembled++;
+        pt_session_decoded(s, pt_decode_ip(dgram, dgram_len, &s->pkt), PT_PACKET_REASSEMBLED);
     }
 }
 
@@ -147,20 +199,12 @@ static void pt_session_on_frame(void *ctx, const pt_time *ts, uint32_t caplen, u
     if (s->idle_expiry) {
         s->last_wall = g_get_monotonic_time();
     }
-    pt_decode_result r =
-        pt_decode_packet(pt_capture_datalink(s->cap), data, caplen, wirelen, ts, &s->pkt);
-    if (r != PT_DECODE_FRAGMENT) {
-        pt_session_decoded(s, r, PT_PACKET_OK);
+    pt_decode_result r = pt_decode_packet(s->dlt, data, caplen, wirelen, ts, &s->pkt);
+    if (r == PT_DECODE_OK && !(s->tunnels && pt_decode_may_tunnel(&s->pkt))) {
+        pt_session_deliver(s, PT_PACKET_OK); /* the common case, without the dispatch below */
         return;
     }
-    s->stats.fragments++;
-    pt_session_deliver(s, PT_PACKET_FRAGMENT);
-    const uint8_t *dgram = NULL;
-    size_t dgram_len = 0;
-    if (pt_defrag_add(s->defrag, &s->pkt, &dgram, &dgram_len) == PT_OK) {
-        s->stats.reassembled++;
-        pt_session_decoded(s, pt_decode_ip(dgram, dgram_len, &s->pkt), PT_PACKET_REASSEMBLED);
-    }
+    pt_session_decoded(s, r, PT_PACKET_OK);
 }
 
 /* Packets to ask for in the next batch: the batch size, or fewer to honour -c. */

@@ -75,6 +75,24 @@ int64_t pt_reasm_offset(const pt_reasm *r, uint32_t seq);
 pt_reasm_result pt_reasm_segment(pt_reasm *r, const pt_reasm_env *env, uint32_t seq,
                                  const uint8_t *data, size_t len, size_t wire_len);
 
+/* The in-order fast path, inlined into the tracker: whether a segment of `len` captured
+ * bytes (`wire_len` on the wire) at `seq` is exactly the next bytes of a stream that holds
+ * nothing out of order, has no FIN yet and no acknowledged hole before it. Then
+ * pt_reasm_segment() would only hand it on; the caller does that itself and calls
+ * pt_reasm_advance(). */
+static inline bool pt_reasm_is_next(const pt_reasm *r, uint32_t seq, size_t len, size_t wire_len)
+{
+    return r->init && r->ooo == NULL && !r->fin && len == wire_len && len > 0 &&
+           r->acked <= r->next && seq == r->base + (uint32_t)r->next;
+}
+
+/* The fast path delivered `len` in-order bytes (counted in *stats). */
+static inline void pt_reasm_advance(pt_reasm *r, size_t len, pt_tcp_dir_stats *stats)
+{
+    r->next += len;
+    stats->bytes += len;
+}
+
 /* The sender's FIN sits at `seq` (after any data in the same segment). */
 void pt_reasm_fin(pt_reasm *r, uint32_t seq);
 

@@ -51,7 +51,15 @@ typedef struct tcp_out {
 } tcp_out;
 
 static void tcp_end_flow(pt_tcp *t, pt_flow *f, pt_close_reason why, const pt_time *ts);
-static void tcp_resolve(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_time *ts);
+/* The acknowledged holes of `dir` become gaps now (the check is inline: there rarely are). */
+static void tcp_resolve_holes(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_time *ts);
+static inline void tcp_resolve(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_time *ts)
+{
+    const pt_reasm *r = &f->rs[dir];
+    if (r->acked > r->next) {
+        tcp_resolve_holes(t, f, dir, ts);
+    }
+}
 
 static void tcp_out_data(void *ctx, const uint8_t *data, size_t len)
 {
@@ -464,13 +472,10 @@ static void tcp_unseen(pt_tcp *t, pt_flow *f, pt_dir dir, uint64_t unseen)
     tcp_hint_unseen(t, f, unseen);
 }
 
-/* The acknowledged holes of `dir` become gaps now. */
-static void tcp_resolve(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_time *ts)
+/* Give up the acknowledged holes of `dir`: they become gaps, and what follows is delivered. */
+static void tcp_resolve_holes(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_time *ts)
 {
     pt_reasm *r = &f->rs[dir];
-    if (r->acked <= r->next) {
-        return;
-    }
     tcp_out o = {t, f, dir, ts};
     pt_reasm_env env = tcp_env(&o);
     tcp_unseen(t, f, dir, pt_reasm_resolve(r, &env));
@@ -505,6 +510,17 @@ static void tcp_on_payload(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_packet *p
         pkt->payload_wire_len > pkt->payload_len ? pkt->payload_wire_len : pkt->payload_len;
     if (f->mss[dir] != 0 && wire > f->mss[dir]) {
         tcp_hint_oversize(t, f, wire, f->mss[dir]);
+    }
+    if (pt_reasm_is_next(r, seq, pkt->payload_len, wire)) {
+        /* In order with nothing pending (most segments): straight to the consumer. */
+        pt_reasm_advance(r, pkt->payload_len, &fi->dir[dir]);
+        if (t->c.on_data != NULL) {
+            t->c.on_data(t->c.ctx, f, dir, pkt->payload, pkt->payload_len, &pkt->ts);
+        }
+        if (f->on_buf && f->rs[1 - dir].ooo == NULL) {
+            pt_flow_table_buf_unlink(t->ft, f);
+        }
+        return;
     }
     tcp_out o = {t, f, dir, &pkt->ts};
     pt_reasm_env env = tcp_env(&o);

@@ -47,6 +47,7 @@ typedef struct pt_source {
     int batch;                  /* packets per pcap_dispatch() call; 0 = default */
     uint64_t defrag_max_bytes;  /* IP reassembly memory cap; 0 = default */
     uint64_t defrag_timeout_us; /* IP reassembly timeout (capture time); 0 = default */
+    bool no_tunnels; /* do not open GRE, Teredo, VXLAN, ... tunnels (they are by default) */
 } pt_source;
 
 /* Error codes of the PT_SESSION_ERROR domain (GError). */
