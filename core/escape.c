@@ -83,43 +83,88 @@ static void append_u_escape(GString *out, unsigned cp)
     pt_buf_append(out, e, 6);
 }
 
+/* Bytes a JSON string holds as they are: 0x20..0x7f except '"' and '\\'. */
+static const uint8_t json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+#define SWAR_ONES  UINT64_C(0x0101010101010101)
+#define SWAR_HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether any byte of x is below c (c <= 0x80; exact for "any", from Bit Twiddling Hacks). */
+static inline uint64_t swar_less(uint64_t x, uint8_t c)
+{
+    return (x - SWAR_ONES * c) & ~x & SWAR_HIGHS;
+}
+
+/* Whether any byte of x equals c. */
+static inline uint64_t swar_has(uint64_t x, uint8_t c)
+{
+    return swar_less(x ^ (SWAR_ONES * c), 1);
+}
+
+size_t pt_escape_json_plain(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if ((x & SWAR_HIGHS) | swar_less(x, 0x20) | swar_has(x, '"') | swar_has(x, '\\'))
+            break;
+    }
+    while (i < n && json_plain[p[i]])
+        i++;
+    return i;
+}
+
+/* The escaped form of an ASCII byte that is not plain: '"', '\\' and the controls. */
+static void json_escape_ascii(GString *out, uint8_t b)
+{
+    switch (b) {
+    case '"':
+        pt_buf_append(out, "\\\"", 2);
+        break;
+    case '\\':
+        pt_buf_append(out, "\\\\", 2);
+        break;
+    case '\n':
+        pt_buf_append(out, "\\n", 2);
+        break;
+    case '\r':
+        pt_buf_append(out, "\\r", 2);
+        break;
+    case '\t':
+        pt_buf_append(out, "\\t", 2);
+        break;
+    default:
+        append_u_escape(out, b);
+        break;
+    }
+}
+
 bool pt_escape_json(GString *out, const uint8_t *p, size_t n)
 {
     bool exact = true;
     size_t i = 0;
     while (i < n) {
         /* Copy the longest run of bytes that need no escaping in one go. */
-        size_t run = i;
-        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
-            run++;
-        if (run > i) {
-            pt_buf_append(out, (const char *)p + i, (size_t)(run - i));
-            i = run;
+        size_t run = pt_escape_json_plain(p + i, n - i);
+        if (run) {
+            pt_buf_append(out, p + i, run);
+            i += run;
             if (i == n)
                 break;
         }
         uint8_t b = p[i];
         if (b < 0x80) {
-            switch (b) {
-            case '"':
-                pt_buf_append(out, "\\\"", 2);
-                break;
-            case '\\':
-                pt_buf_append(out, "\\\\", 2);
-                break;
-            case '\n':
-                pt_buf_append(out, "\\n", 2);
-                break;
-            case '\r':
-                pt_buf_append(out, "\\r", 2);
-                break;
-            case '\t':
-                pt_buf_append(out, "\\t", 2);
-                break;
-            default:
-                append_u_escape(out, b);
-                break;
-            }
+            json_escape_ascii(out, b);
             i++;
             continue;
         }
@@ -175,14 +220,29 @@ static void append_x_escape(GString *out, uint8_t b)
     pt_buf_append(out, e, 4);
 }
 
+/* How many leading bytes of p[0..n) a terminal shows as they are in any mode: printable
+ * ASCII except '\\' and '"' (JSON's plain set minus DEL), eight bytes per step. */
+static size_t text_plain(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if ((x & SWAR_HIGHS) | swar_less(x, 0x20) | swar_has(x, '"') | swar_has(x, '\\') |
+            swar_has(x, 0x7f))
+            break;
+    }
+    while (i < n && json_plain[p[i]] && p[i] != 0x7f)
+        i++;
+    return i;
+}
+
 void pt_escape_text(GString *out, const uint8_t *p, size_t n, bool quoted)
 {
     size_t i = 0;
     while (i < n) {
         /* Copy the longest run of plain printable ASCII in one go. */
-        size_t run = i;
-        while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '\\' && p[run] != '"')
-            run++;
+        size_t run = i + text_plain(p + i, n - i);
         if (run > i) {
             pt_buf_append(out, p + i, run - i);
             i = run;
@@ -219,15 +279,60 @@ void pt_escape_text(GString *out, const uint8_t *p, size_t n, bool quoted)
     }
 }
 
+/* Two decimal digits per step: "00" to "99". */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+size_t pt_escape_u64_to(char *buf, uint64_t v)
+{
+    static const uint64_t pow10[20] = {
+        UINT64_C(1),
+        UINT64_C(10),
+        UINT64_C(100),
+        UINT64_C(1000),
+        UINT64_C(10000),
+        UINT64_C(100000),
+        UINT64_C(1000000),
+        UINT64_C(10000000),
+        UINT64_C(100000000),
+        UINT64_C(1000000000),
+        UINT64_C(10000000000),
+        UINT64_C(100000000000),
+        UINT64_C(1000000000000),
+        UINT64_C(10000000000000),
+        UINT64_C(100000000000000),
+        UINT64_C(1000000000000000),
+        UINT64_C(10000000000000000),
+        UINT64_C(100000000000000000),
+        UINT64_C(1000000000000000000),
+        UINT64_C(10000000000000000000),
+    };
+    /* Count the digits first, then write them backwards in place, two at a time. */
+    size_t len = 1;
+    while (len < 20 && v >= pow10[len])
+        len++;
+    size_t i = len;
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        buf[--i] = digit_pairs[d + 1];
+        buf[--i] = digit_pairs[d];
+    }
+    if (v >= 10) {
+        buf[--i] = digit_pairs[v * 2 + 1];
+        buf[--i] = digit_pairs[v * 2];
+    } else {
+        buf[--i] = (char)('0' + v);
+    }
+    return len;
+}
+
 void pt_escape_u64(GString *out, uint64_t v)
 {
-    char tmp[20];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    pt_buf_append(out, tmp + i, (size_t)(sizeof tmp - i));
+    char *w = pt_buf_reserve(out, 20);
+    pt_buf_commit(out, pt_escape_u64_to(w, v));
 }
 
 void pt_escape_i64(GString *out, int64_t v)

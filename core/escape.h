@@ -43,6 +43,28 @@ static inline void pt_buf_append(GString *out, const void *p, size_t n)
 }
 #define pt_buf_append_lit(out, lit) pt_buf_append((out), (lit), sizeof(lit) - 1)
 
+/* Make room for n more bytes and return where they go (out->len is unchanged): render
+ * straight into the buffer, then pt_buf_commit() what was written (at most n bytes). */
+static inline char *pt_buf_reserve(GString *out, size_t n)
+{
+    if (n >= out->allocated_len - out->len) {
+        size_t len = out->len;
+        g_string_set_size(out, len + n);
+        out->len = len;
+        out->str[len] = '\0';
+    }
+    return out->str + out->len;
+}
+static inline void pt_buf_commit(GString *out, size_t n)
+{
+    out->len += n;
+    out->str[out->len] = '\0';
+}
+
+/* How many leading bytes of p[0..n) a JSON string can hold as they are (printable ASCII and
+ * DEL, not '"' or '\\'): eight bytes per step (SWAR), the rest byte-wise. */
+size_t pt_escape_json_plain(const uint8_t *p, size_t n);
+
 /* A cached text form of the last endpoint printed (sinks print the same ones over and over). */
 typedef struct pt_endpoint_cache {
     pt_endpoint ep;
@@ -54,6 +76,8 @@ typedef struct pt_endpoint_cache {
 void pt_escape_endpoint(GString *out, const pt_endpoint *e, pt_endpoint_cache *cache);
 
 /* Decimal numbers without printf. */
+/* Write v in decimal at buf (room for 20 bytes); returns the number of digits. */
+size_t pt_escape_u64_to(char *buf, uint64_t v);
 void pt_escape_u64(GString *out, uint64_t v);
 void pt_escape_i64(GString *out, int64_t v);
 /* Exactly `width` digits (at most 9), zero-padded: the microseconds of a timestamp. */

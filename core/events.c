@@ -400,9 +400,25 @@ void pt_sink_free(pt_sink *s)
 
 /* --- text helpers for formatters --- */
 
+/* Formatters print many constant pieces (" -> ", "(nil)") and lone strings ("%s"): those
+ * skip vsnprintf; anything else is formatted as usual. */
 void pt_text_printf(pt_text *t, const char *fmt, ...)
 {
     va_list ap;
+    const char *pct = strchr(fmt, '%');
+    if (!pct) {
+        pt_buf_append(t->buf, fmt, strlen(fmt));
+        return;
+    }
+    if (pct == fmt && fmt[1] == 's' && fmt[2] == '\0') {
+        va_start(ap, fmt);
+        const char *s = va_arg(ap, const char *);
+        va_end(ap);
+        if (s) {
+            pt_buf_append(t->buf, s, strlen(s));
+            return;
+        }
+    }
     va_start(ap, fmt);
     pt_escape_vprintf(t->buf, fmt, ap);
     va_end(ap);

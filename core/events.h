@@ -25,6 +25,9 @@ typedef struct pt_envelope {
     const pt_endpoint *server;
     pt_format_text_fn format_text; /* NULL: fields print as key=value */
     void *format_ctx;
+    /* The kind and every field name are [a-z0-9_]{1,64}, checked by the plugin host for this
+     * very event: sinks may copy them without escaping. false (the default): sinks escape. */
+    bool names_checked;
 } pt_envelope;
 
 /* Deliver one event to every sink. Fields are only read during the call.

@@ -11,7 +11,9 @@
 #include "escape.h"
 #include "options.h"
 
-#define PT_HOST_NAME_MAX 64 /* longest event kind or field name */
+#define PT_HOST_NAME_MAX          64  /* longest event kind or field name */
+#define PT_HOST_NAME_CACHE_SLOTS  512 /* checked names remembered (a power of two) */
+#define PT_HOST_NAME_CACHE_PROBES 8   /* slots looked at before the home slot is reused */
 
 static pt_plugin_host_limits limits = {PT_HOST_MAX_FIELDS_DEFAULT, PT_HOST_LOG_LINES_DEFAULT,
                                        PT_LOG_WARNING};
@@ -30,27 +32,81 @@ uint64_t pt_plugin_host_bad_events(void)
     return bad_events;
 }
 
-static bool valid_name(const char *s)
+/* Characters of event kinds and field names: [a-z0-9_]. */
+static const uint8_t name_char[256] = {
+    ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+/* Length of s when it is [a-z0-9_]{1,PT_HOST_NAME_MAX}, else 0. Reads at most
+ * PT_HOST_NAME_MAX + 1 bytes, stopping at the first byte that is not a name character. */
+static size_t valid_name(const char *s)
 {
     if (!s)
-        return false;
-    size_t n = strnlen(s, PT_HOST_NAME_MAX + 1);
-    if (n == 0 || n > PT_HOST_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!g_ascii_islower(s[i]) && !g_ascii_isdigit(s[i]) && s[i] != '_')
-            return false;
-    return true;
+        return 0;
+    size_t n = 0;
+    while (n <= PT_HOST_NAME_MAX && name_char[(uint8_t)s[n]])
+        n++;
+    return n > PT_HOST_NAME_MAX || s[n] != '\0' ? 0 : n;
 }
 
 /* Field names the envelope already uses: a field may not shadow them. */
-static bool envelope_name(const char *s)
+static bool envelope_name(const char *s, size_t n)
 {
     static const char *const names[] = {"ts", "flow", "proto", "event", "client", "server"};
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
-        if (strcmp(s, names[i]) == 0)
+        if (strlen(names[i]) == n && memcmp(s, names[i], n) == 0)
             return true;
     return false;
+}
+
+/* Verdicts on a name, as bits. */
+enum { NAME_KIND_OK = 1, NAME_FIELD_OK = 2 };
+
+/* Names already checked, keyed by their address (producers emit the same string literals
+ * event after event), each with a copy of the text it had when checked: a hit costs one
+ * short string comparison instead of the full check, and a name rewritten in place (a
+ * plugin's own buffer) no longer matches its copy and is checked again. Only valid names
+ * are kept. Open addressing, a few probes, then the home slot is overwritten. Emits run on
+ * the capture thread only. */
+typedef struct name_slot {
+    const char *ptr;
+    uint8_t verdict;
+    char text[PT_HOST_NAME_MAX + 1];
+} name_slot;
+
+static name_slot name_cache[PT_HOST_NAME_CACHE_SLOTS];
+G_STATIC_ASSERT((PT_HOST_NAME_CACHE_SLOTS & (PT_HOST_NAME_CACHE_SLOTS - 1)) == 0);
+
+/* The verdict bits of name s (0: not a valid name). */
+static unsigned name_verdict(const char *s)
+{
+    if (!s)
+        return 0;
+    uintptr_t a = (uintptr_t)s;
+    size_t home = (size_t)((a ^ (a >> 7) ^ (a >> 17)) & (PT_HOST_NAME_CACHE_SLOTS - 1));
+    size_t slot = home;
+    for (unsigned k = 0; k < PT_HOST_NAME_CACHE_PROBES; k++) {
+        name_slot *e = &name_cache[(home + k) & (PT_HOST_NAME_CACHE_SLOTS - 1)];
+        if (e->ptr == s && strcmp(e->text, s) == 0)
+            return e->verdict;
+        if (e->ptr == s || !e->ptr) {
+            slot = (home + k) & (PT_HOST_NAME_CACHE_SLOTS - 1);
+            break;
+        }
+    }
+    size_t n = valid_name(s);
+    if (n == 0)
+        return 0;
+    unsigned v = NAME_KIND_OK | (envelope_name(s, n) ? 0 : NAME_FIELD_OK);
+    name_slot *e = &name_cache[slot];
+    e->ptr = s;
+    e->verdict = (uint8_t)v;
+    memcpy(e->text, s, n + 1);
+    return v;
 }
 
 static bool valid_span(const pt_span *s)
@@ -62,7 +118,7 @@ static bool valid_span(const pt_span *s)
 static const char *check_event(const char *kind, const pt_time *ts, const pt_field *fields,
                                size_t n)
 {
-    if (!valid_name(kind))
+    if (!(name_verdict(kind) & NAME_KIND_OK))
         return "event kind is not [a-z0-9_]+";
     if (!ts)
         return "NULL timestamp";
@@ -74,7 +130,7 @@ static const char *check_event(const char *kind, const pt_time *ts, const pt_fie
         return "NULL fields";
     for (size_t i = 0; i < n; i++) {
         const pt_field *f = &fields[i];
-        if (!valid_name(f->name) || envelope_name(f->name))
+        if (!(name_verdict(f->name) & NAME_FIELD_OK))
             return "bad field name";
         switch (f->type) {
         case PT_FIELD_STR:
@@ -125,6 +181,7 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
         .server = s->server,
         .format_text = s->plugin->desc.format_text,
         .format_ctx = s->plugin->state,
+        .names_checked = true,
     };
     pt_event ev = {.kind = kind, .ts = *ts, .fields = fields, .n_fields = n_fields};
     s->plugin->events++;

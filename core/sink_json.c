@@ -16,6 +16,13 @@
 #include "escape.h"
 #include "sink.h"
 
+/* Envelope texts kept per thread (the render runs on the capture thread): the flow/proto
+ * part and the client/server part repeat for every event of a stream, so they are rendered
+ * once per stream and copied afterwards. Flow ids and protocol names longer than this, or
+ * that need escaping, are rendered every time. */
+#define PT_JSON_ENV_CACHE_SLOTS 64 /* streams remembered (a power of two) */
+#define PT_JSON_ENV_NAME_MAX    32 /* longest flow id / proto cached */
+
 typedef struct json_sink {
     pt_sink base;
     FILE *f;
@@ -23,13 +30,65 @@ typedef struct json_sink {
     GString *buf; /* reused line buffer */
 } json_sink;
 
+/* One stream's envelope texts. The key is the flow id's address; a hit also needs equal
+ * flow id and proto texts and equal endpoints, since a flow's storage is reused. */
+typedef struct env_slot {
+    const char *flow_ptr;
+    pt_endpoint client, server;
+    bool has_client, has_server;
+    char flow[PT_JSON_ENV_NAME_MAX + 1];
+    char proto[PT_JSON_ENV_NAME_MAX + 1];
+    uint8_t head_len, tail_len;
+    char head[2 * PT_JSON_ENV_NAME_MAX + 48]; /* ,"flow":"F","proto":"P","event":" */
+    char tail[2 * PT_ENDPOINT_STRLEN + 32];   /* ","client":"C","server":"S" */
+} env_slot;
+
+static _Thread_local env_slot env_cache[PT_JSON_ENV_CACHE_SLOTS];
+G_STATIC_ASSERT((PT_JSON_ENV_CACHE_SLOTS & (PT_JSON_ENV_CACHE_SLOTS - 1)) == 0);
+
+/* The seconds part of the last timestamp rendered ("1700000000."), per thread. */
+typedef struct ts_cache {
+    int64_t sec;
+    bool valid;
+    uint8_t len;
+    char text[24];
+} ts_cache;
+static _Thread_local ts_cache ts_last;
+
+/* ,"name<suffix>": — names are almost always plain ASCII: one copy. */
 static void put_key(GString *out, const char *name, const char *suffix)
 {
+    size_t n = strlen(name), sn = suffix ? strlen(suffix) : 0;
+    if (pt_escape_json_plain((const uint8_t *)name, n) == n) {
+        char *w = pt_buf_reserve(out, n + sn + 4);
+        w[0] = ',';
+        w[1] = '"';
+        memcpy(w + 2, name, n);
+        if (sn)
+            memcpy(w + 2 + n, suffix, sn);
+        w[2 + n + sn] = '"';
+        w[3 + n + sn] = ':';
+        pt_buf_commit(out, n + sn + 4);
+        return;
+    }
     pt_buf_append_lit(out, ",\"");
-    pt_escape_json(out, (const uint8_t *)name, strlen(name));
+    pt_escape_json(out, (const uint8_t *)name, n);
     if (suffix)
         g_string_append(out, suffix);
     pt_buf_append_lit(out, "\":");
+}
+
+/* ,"name": for a name the host checked ([a-z0-9_]{1,64}): nothing to escape. */
+static void put_checked_key(GString *out, const char *name)
+{
+    size_t n = strlen(name);
+    char *w = pt_buf_reserve(out, n + 4);
+    w[0] = ',';
+    w[1] = '"';
+    memcpy(w + 2, name, n);
+    w[2 + n] = '"';
+    w[3 + n] = ':';
+    pt_buf_commit(out, n + 4);
 }
 
 static void put_str(GString *out, const char *s)
@@ -47,8 +106,20 @@ static size_t span_len(const pt_span *s)
 /* A STR value; returns whether it was exact (well-formed UTF-8). */
 static bool put_span(GString *out, const pt_span *s)
 {
+    size_t n = span_len(s);
+    size_t plain = pt_escape_json_plain(s->ptr, n);
+    if (plain == n) {
+        char *w = pt_buf_reserve(out, n + 2);
+        w[0] = '"';
+        if (n)
+            memcpy(w + 1, s->ptr, n);
+        w[n + 1] = '"';
+        pt_buf_commit(out, n + 2);
+        return true;
+    }
     g_string_append_c(out, '"');
-    bool exact = pt_escape_json(out, s->ptr, span_len(s));
+    pt_buf_append(out, s->ptr, plain);
+    bool exact = pt_escape_json(out, s->ptr + plain, n - plain);
     g_string_append_c(out, '"');
     return exact;
 }
@@ -60,15 +131,32 @@ static void put_b64(GString *out, const pt_span *s)
     g_string_append_c(out, '"');
 }
 
+static void put_u64(GString *out, uint64_t v)
+{
+    char *w = pt_buf_reserve(out, 20);
+    pt_buf_commit(out, pt_escape_u64_to(w, v));
+}
+
+static void put_i64(GString *out, int64_t v)
+{
+    char *w = pt_buf_reserve(out, 21);
+    size_t n = 0;
+    if (v < 0)
+        w[n++] = '-';
+    n += pt_escape_u64_to(w + n, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    pt_buf_commit(out, n);
+}
+
 static void put_full_len(GString *out, const pt_field *f)
 {
     size_t n = span_len(&f->v.str);
     if (f->v.str.full_len > n) {
         put_key(out, f->name, "_full_len");
-        pt_escape_u64(out, f->v.str.full_len);
+        put_u64(out, f->v.str.full_len);
     }
 }
 
+/* Epoch seconds with 6 decimals; the seconds text is kept while it does not change. */
 static void put_ts(GString *out, const pt_time *ts)
 {
     int64_t sec = ts->sec;
@@ -78,11 +166,28 @@ static void put_ts(GString *out, const pt_time *ts)
         g_string_append_c(out, '-');
         pt_escape_u64(out, (uint64_t)(-(sec + 1)));
         usec = 1000000u - usec;
-    } else {
-        pt_escape_i64(out, sec);
+        g_string_append_c(out, '.');
+        pt_escape_digits(out, usec, 6);
+        return;
     }
-    g_string_append_c(out, '.');
-    pt_escape_digits(out, usec, 6);
+    if (!ts_last.valid || ts_last.sec != sec) {
+        size_t n = 0;
+        if (sec < 0)
+            ts_last.text[n++] = '-';
+        n += pt_escape_u64_to(ts_last.text + n,
+                              sec < 0 ? (uint64_t)0 - (uint64_t)sec : (uint64_t)sec);
+        ts_last.text[n++] = '.';
+        ts_last.len = (uint8_t)n;
+        ts_last.sec = sec;
+        ts_last.valid = true;
+    }
+    char *w = pt_buf_reserve(out, ts_last.len + 6u);
+    memcpy(w, ts_last.text, ts_last.len);
+    for (int i = ts_last.len + 5; i >= ts_last.len; i--) {
+        w[i] = (char)('0' + usec % 10);
+        usec /= 10;
+    }
+    pt_buf_commit(out, ts_last.len + 6u);
 }
 
 static void put_list(GString *out, const pt_field *f)
@@ -112,13 +217,37 @@ static void put_list(GString *out, const pt_field *f)
     }
     if (f->v.list.total > count) {
         put_key(out, f->name, "_total");
-        pt_escape_u64(out, f->v.list.total);
+        put_u64(out, f->v.list.total);
     }
 }
 
-static void put_field(GString *out, const pt_field *f)
+/* Largest integer-valued double printed as an integer without printf: below 2^53 every
+ * integer is exact and "%.17g" prints it in full, without an exponent. */
+#define JSON_DOUBLE_INT_MAX 9007199254740992.0
+
+static void put_double(GString *out, double d)
 {
-    put_key(out, f->name, NULL);
+    if (!isfinite(d)) {
+        pt_buf_append_lit(out, "null");
+    } else if (d == 0) {
+        if (signbit(d))
+            pt_buf_append_lit(out, "-0");
+        else
+            g_string_append_c(out, '0');
+    } else if (d > -JSON_DOUBLE_INT_MAX && d < JSON_DOUBLE_INT_MAX && d == (double)(int64_t)d) {
+        put_i64(out, (int64_t)d);
+    } else {
+        char num[G_ASCII_DTOSTR_BUF_SIZE];
+        g_string_append(out, g_ascii_formatd(num, sizeof num, "%.17g", d));
+    }
+}
+
+static void put_field(GString *out, const pt_field *f, bool name_checked)
+{
+    if (name_checked)
+        put_checked_key(out, f->name);
+    else
+        put_key(out, f->name, NULL);
     switch (f->type) {
     case PT_FIELD_STR:
         if (!put_span(out, &f->v.str)) {
@@ -132,21 +261,19 @@ static void put_field(GString *out, const pt_field *f)
         put_full_len(out, f);
         break;
     case PT_FIELD_INT:
-        pt_escape_i64(out, f->v.i);
+        put_i64(out, f->v.i);
         break;
     case PT_FIELD_UINT:
-        pt_escape_u64(out, f->v.u);
+        put_u64(out, f->v.u);
         break;
     case PT_FIELD_DOUBLE:
-        if (isfinite(f->v.d)) {
-            char num[G_ASCII_DTOSTR_BUF_SIZE];
-            g_string_append(out, g_ascii_formatd(num, sizeof num, "%.17g", f->v.d));
-        } else {
-            pt_buf_append_lit(out, "null");
-        }
+        put_double(out, f->v.d);
         break;
     case PT_FIELD_BOOL:
-        g_string_append(out, f->v.b ? "true" : "false");
+        if (f->v.b)
+            pt_buf_append_lit(out, "true");
+        else
+            pt_buf_append_lit(out, "false");
         break;
     case PT_FIELD_STR_LIST:
         put_list(out, f);
@@ -158,26 +285,135 @@ static void put_field(GString *out, const pt_field *f)
     }
 }
 
+static bool endpoint_same(const pt_endpoint *cached, bool has, const pt_endpoint *e)
+{
+    if (!e)
+        return !has;
+    return has && cached->port == e->port && cached->addr.family == e->addr.family &&
+           memcmp(cached->addr.bytes, e->addr.bytes, sizeof e->addr.bytes) == 0;
+}
+
+/* strcmp(a, b) == 0 for the short texts of the envelope, inline. */
+static inline bool same_text(const char *a, const char *b)
+{
+    size_t i = 0;
+    for (; a[i] == b[i]; i++)
+        if (a[i] == '\0')
+            return true;
+    return false;
+}
+
+/* Length of s when it is at most PT_JSON_ENV_NAME_MAX bytes that need no escaping, else -1. */
+static int cacheable_name(const char *s)
+{
+    size_t n = strnlen(s, PT_JSON_ENV_NAME_MAX + 1);
+    if (n > PT_JSON_ENV_NAME_MAX || pt_escape_json_plain((const uint8_t *)s, n) != n)
+        return -1;
+    return (int)n;
+}
+
+/* The last client and server printed, by value (per thread): a stream that is new to the
+ * envelope cache often has the endpoints of the one before. */
+static _Thread_local pt_endpoint_cache client_text, server_text;
+
+/* Write the text of an endpoint ("-" for NULL) at w; returns the bytes written. */
+static size_t endpoint_text(char *w, const pt_endpoint *e, pt_endpoint_cache *cache)
+{
+    if (!e) {
+        *w = '-';
+        return 1;
+    }
+    if (!cache->valid || !endpoint_same(&cache->ep, true, e)) {
+        cache->ep = *e;
+        pt_endpoint_format(e, cache->text);
+        cache->len = strnlen(cache->text, sizeof cache->text);
+        cache->valid = true;
+    }
+    memcpy(w, cache->text, cache->len);
+    return cache->len;
+}
+
+/* Fill a slot for this envelope; false when it cannot be cached. */
+static bool env_fill(env_slot *e, const char *flow, const char *proto, const pt_envelope *env)
+{
+    int fl = cacheable_name(flow), pl = cacheable_name(proto);
+    if (fl < 0 || pl < 0)
+        return false;
+    e->flow_ptr = flow;
+    memcpy(e->flow, flow, (size_t)fl + 1);
+    memcpy(e->proto, proto, (size_t)pl + 1);
+    e->has_client = env->client != NULL;
+    e->has_server = env->server != NULL;
+    if (env->client)
+        e->client = *env->client;
+    if (env->server)
+        e->server = *env->server;
+    size_t n = 0;
+    memcpy(e->head + n, ",\"flow\":\"", 9);
+    n += 9;
+    memcpy(e->head + n, flow, (size_t)fl);
+    n += (size_t)fl;
+    memcpy(e->head + n, "\",\"proto\":\"", 11);
+    n += 11;
+    memcpy(e->head + n, proto, (size_t)pl);
+    n += (size_t)pl;
+    memcpy(e->head + n, "\",\"event\":\"", 11);
+    n += 11;
+    e->head_len = (uint8_t)n;
+    n = 0;
+    memcpy(e->tail + n, "\",\"client\":\"", 12);
+    n += 12;
+    n += endpoint_text(e->tail + n, env->client, &client_text);
+    memcpy(e->tail + n, "\",\"server\":\"", 12);
+    n += 12;
+    n += endpoint_text(e->tail + n, env->server, &server_text);
+    e->tail[n++] = '"';
+    e->tail_len = (uint8_t)n;
+    return true;
+}
+
+/* The envelope after ts, from the per-stream cache when possible. */
+static void put_envelope(GString *out, const pt_envelope *env, const pt_event *ev)
+{
+    const char *flow = env->flow_id ? env->flow_id : "";
+    const char *proto = env->proto ? env->proto : "";
+    const char *kind = ev->kind ? ev->kind : "";
+    uintptr_t a = (uintptr_t)flow;
+    env_slot *e = &env_cache[(a ^ (a >> 6) ^ (a >> 12)) & (PT_JSON_ENV_CACHE_SLOTS - 1)];
+    bool hit = e->flow_ptr == flow && same_text(e->flow, flow) && same_text(e->proto, proto) &&
+               endpoint_same(&e->client, e->has_client, env->client) &&
+               endpoint_same(&e->server, e->has_server, env->server);
+    if (hit || env_fill(e, flow, proto, env)) {
+        pt_buf_append(out, e->head, e->head_len);
+        size_t kn = strlen(kind);
+        if (env->names_checked || pt_escape_json_plain((const uint8_t *)kind, kn) == kn)
+            pt_buf_append(out, kind, kn);
+        else
+            pt_escape_json(out, (const uint8_t *)kind, kn);
+        pt_buf_append(out, e->tail, e->tail_len);
+        return;
+    }
+    pt_buf_append_lit(out, ",\"flow\":");
+    put_str(out, flow);
+    pt_buf_append_lit(out, ",\"proto\":");
+    put_str(out, proto);
+    pt_buf_append_lit(out, ",\"event\":");
+    put_str(out, kind);
+    pt_buf_append_lit(out, ",\"client\":\"");
+    pt_escape_endpoint(out, env->client, &client_text);
+    pt_buf_append_lit(out, "\",\"server\":\"");
+    pt_escape_endpoint(out, env->server, &server_text);
+    g_string_append_c(out, '"');
+}
+
 void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *ev)
 {
-    /* Renders happen on one thread at a time per thread: cache per thread. */
-    static _Thread_local pt_endpoint_cache cc, sc;
     pt_buf_append_lit(out, "{\"ts\":");
     put_ts(out, &ev->ts);
-    pt_buf_append_lit(out, ",\"flow\":");
-    put_str(out, env->flow_id ? env->flow_id : "");
-    pt_buf_append_lit(out, ",\"proto\":");
-    put_str(out, env->proto ? env->proto : "");
-    pt_buf_append_lit(out, ",\"event\":");
-    put_str(out, ev->kind ? ev->kind : "");
-    pt_buf_append_lit(out, ",\"client\":\"");
-    pt_escape_endpoint(out, env->client, &cc);
-    pt_buf_append_lit(out, "\",\"server\":\"");
-    pt_escape_endpoint(out, env->server, &sc);
-    g_string_append_c(out, '"');
+    put_envelope(out, env, ev);
     for (size_t i = 0; i < ev->n_fields; i++)
         if (ev->fields[i].name)
-            put_field(out, &ev->fields[i]);
+            put_field(out, &ev->fields[i], env->names_checked);
     g_string_append_c(out, '}');
 }
 

@@ -46,9 +46,16 @@ static void put_time(GString *out, const pt_time *ts)
         tod.sec = ts->sec;
         tod.valid = true;
     }
-    g_string_append(out, tod.hms);
-    g_string_append_c(out, '.');
-    pt_escape_digits(out, (ts->nsec % 1000000000u) / 1000u, 6);
+    size_t n = strnlen(tod.hms, sizeof tod.hms);
+    char *w = pt_buf_reserve(out, n + 7);
+    memcpy(w, tod.hms, n);
+    w[n] = '.';
+    uint32_t usec = (ts->nsec % 1000000000u) / 1000u;
+    for (size_t i = n + 6; i > n; i--) {
+        w[i] = (char)('0' + usec % 10);
+        usec /= 10;
+    }
+    pt_buf_commit(out, n + 7);
 }
 
 static void put_value(pt_text *t, const pt_field *f)
@@ -114,11 +121,17 @@ static void put_value(pt_text *t, const pt_field *f)
 static void put_fields(pt_text *t, const pt_envelope *env, const pt_event *ev)
 {
     GString *out = t->buf;
+    const char *proto = env->proto ? env->proto : "", *kind = ev->kind ? ev->kind : "";
     if (t->color)
-        pt_escape_printf(out, COLOR_PROTO "%s" COLOR_OFF " " COLOR_EVENT "%s" COLOR_OFF,
-                         env->proto ? env->proto : "", ev->kind ? ev->kind : "");
+        pt_buf_append_lit(out, COLOR_PROTO);
+    pt_buf_append(out, proto, strlen(proto));
+    if (t->color)
+        pt_buf_append_lit(out, COLOR_OFF " " COLOR_EVENT);
     else
-        pt_escape_printf(out, "%s %s", env->proto ? env->proto : "", ev->kind ? ev->kind : "");
+        g_string_append_c(out, ' ');
+    pt_buf_append(out, kind, strlen(kind));
+    if (t->color)
+        pt_buf_append_lit(out, COLOR_OFF);
     for (size_t i = 0; i < ev->n_fields; i++) {
         const pt_field *f = &ev->fields[i];
         if (!f->name)
