@@ -22,6 +22,7 @@ done
 mkdir -p "$data"
 ns=pt-bench-$$
 work=$(mktemp -d)
+chmod 755 "$work" # nginx workers run as nobody: they must read the served files
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
