@@ -386,6 +386,8 @@ static void on_data(void *ctx, pt_flow *f, pt_dir dir, const uint8_t *data, size
                     const pt_time *ts)
 {
     pt_dispatch *d = ctx;
+    if (d->n_plugins == 0)
+        return; /* every stream is DS_TCP_ONLY: skip the per-chunk stream lookup */
     dstream *s = *pt_flow_user(f);
     if (!s || len == 0 || !data || (dir != PT_DIR_TO_SERVER && dir != PT_DIR_TO_CLIENT))
         return;

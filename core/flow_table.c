@@ -131,53 +131,6 @@ void pt_flow_table_free(pt_flow_table *ft)
     g_free(ft);
 }
 
-/* The first 8 address bytes at `p` as a big-endian number (IPv4 fills the top 32 bits), so
- * that comparing numbers orders addresses as comparing their bytes does. */
-static inline uint64_t addr_hi(const uint8_t *p, bool v6)
-{
-    if (v6) {
-        uint64_t v;
-        memcpy(&v, p, sizeof v);
-        return GUINT64_FROM_BE(v);
-    }
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return (uint64_t)GUINT32_FROM_BE(v) << 32;
-}
-
-/* The last 8 bytes of an IPv6 address as a big-endian number (0 for IPv4). */
-static inline uint64_t addr_lo(const uint8_t *p, bool v6)
-{
-    if (!v6) {
-        return 0;
-    }
-    uint64_t v;
-    memcpy(&v, p + 8, sizeof v);
-    return GUINT64_FROM_BE(v);
-}
-
-/* Runs for every packet: the endpoints are ordered with integer compares (no memcmp call)
- * and the key is written with fixed-size copies. */
-void pt_flow_table_key(pt_flow_key *key, const pt_addr *src, uint16_t sport, const pt_addr *dst,
-                       uint16_t dport, bool *swapped)
-{
-    bool v6 = src->family == 6;
-    uint64_t sh = addr_hi(src->bytes, v6), dh = addr_hi(dst->bytes, v6);
-    uint64_t sl = addr_lo(src->bytes, v6), dl = addr_lo(dst->bytes, v6);
-    bool swap = sh != dh ? sh > dh : sl != dl ? sl > dl : sport > dport;
-    const pt_addr *a0 = swap ? dst : src, *a1 = swap ? src : dst;
-    *key =
-        (pt_flow_key){.port = {swap ? dport : sport, swap ? sport : dport}, .family = src->family};
-    if (v6) {
-        memcpy(key->addr[0], a0->bytes, 16);
-        memcpy(key->addr[1], a1->bytes, 16);
-    } else {
-        memcpy(key->addr[0], a0->bytes, 4);
-        memcpy(key->addr[1], a1->bytes, 4);
-    }
-    *swapped = swap;
-}
-
 pt_flow *pt_flow_table_lookup(pt_flow_table *ft, const pt_flow_key *key)
 {
     uint32_t h = flow_key_hash(ft, key);
@@ -280,7 +233,8 @@ void pt_flow_table_remove(pt_flow_table *ft, pt_flow *f)
     g_free(f);
 }
 
-void pt_flow_table_touch(pt_flow_table *ft, pt_flow *f)
+/* pt_flow_table_touch() of a flow that is not at the tail of its list. */
+void pt_flow_table_touch_slow(pt_flow_table *ft, pt_flow *f)
 {
     flow_list *l = flow_list_of(ft, f);
     if (l == NULL || l->tail == f) {

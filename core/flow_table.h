@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <glib.h>
 
 #include "reassembly.h"
 #include "tcp.h"
@@ -56,10 +59,53 @@ pt_flow_table *pt_flow_table_new(void);
 /* Frees the table and every flow still in it (without callbacks). */
 void pt_flow_table_free(pt_flow_table *ft);
 
+/* The first 8 address bytes at `p` as a big-endian number (IPv4 fills the top 32 bits), so
+ * that comparing numbers orders addresses as comparing their bytes does. */
+static inline uint64_t pt_flow_addr_hi(const uint8_t *p, bool v6)
+{
+    if (v6) {
+        uint64_t v;
+        memcpy(&v, p, sizeof v);
+        return GUINT64_FROM_BE(v);
+    }
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return (uint64_t)GUINT32_FROM_BE(v) << 32;
+}
+
+/* The last 8 bytes of an IPv6 address as a big-endian number (0 for IPv4). */
+static inline uint64_t pt_flow_addr_lo(const uint8_t *p, bool v6)
+{
+    if (!v6) {
+        return 0;
+    }
+    uint64_t v;
+    memcpy(&v, p + 8, sizeof v);
+    return GUINT64_FROM_BE(v);
+}
+
 /* Fill *key for a packet's addresses and ports; *swapped tells whether the packet's source
- * is endpoint 1 of the key. */
-void pt_flow_table_key(pt_flow_key *key, const pt_addr *src, uint16_t sport, const pt_addr *dst,
-                       uint16_t dport, bool *swapped);
+ * is endpoint 1 of the key. Inline: it runs for every packet. The endpoints are ordered with
+ * integer compares (no memcmp call) and the key is written with fixed-size copies. */
+static inline void pt_flow_table_key(pt_flow_key *key, const pt_addr *src, uint16_t sport,
+                                     const pt_addr *dst, uint16_t dport, bool *swapped)
+{
+    bool v6 = src->family == 6;
+    uint64_t sh = pt_flow_addr_hi(src->bytes, v6), dh = pt_flow_addr_hi(dst->bytes, v6);
+    uint64_t sl = pt_flow_addr_lo(src->bytes, v6), dl = pt_flow_addr_lo(dst->bytes, v6);
+    bool swap = sh != dh ? sh > dh : sl != dl ? sl > dl : sport > dport;
+    const pt_addr *a0 = swap ? dst : src, *a1 = swap ? src : dst;
+    *key =
+        (pt_flow_key){.port = {swap ? dport : sport, swap ? sport : dport}, .family = src->family};
+    if (v6) {
+        memcpy(key->addr[0], a0->bytes, 16);
+        memcpy(key->addr[1], a1->bytes, 16);
+    } else {
+        memcpy(key->addr[0], a0->bytes, 4);
+        memcpy(key->addr[1], a1->bytes, 4);
+    }
+    *swapped = swap;
+}
 
 pt_flow *pt_flow_table_lookup(pt_flow_table *ft, const pt_flow_key *key);
 /* Allocate a flow for `key`, give it the next printable id, add it to the table and to the
@@ -69,7 +115,15 @@ pt_flow *pt_flow_table_add(pt_flow_table *ft, const pt_flow_key *key);
 void pt_flow_table_remove(pt_flow_table *ft, pt_flow *f);
 
 /* Open list (least recently used first). */
-void pt_flow_table_touch(pt_flow_table *ft, pt_flow *f);
+void pt_flow_table_touch_slow(pt_flow_table *ft, pt_flow *f);
+/* Move a flow to the tail of its list. Inline test for the common case: a flow already at
+ * the tail (or on no list) has no successor and stays where it is. */
+static inline void pt_flow_table_touch(pt_flow_table *ft, pt_flow *f)
+{
+    if (f->next != NULL) {
+        pt_flow_table_touch_slow(ft, f);
+    }
+}
 pt_flow *pt_flow_table_oldest_open(const pt_flow_table *ft);
 /* Move a flow from the open list to the tail of the closed FIFO. */
 void pt_flow_table_close(pt_flow_table *ft, pt_flow *f);

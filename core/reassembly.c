@@ -287,7 +287,8 @@ void pt_reasm_fin(pt_reasm *r, uint32_t seq)
     r->fin_off = off < (int64_t)r->next ? r->next : (uint64_t)off;
 }
 
-void pt_reasm_ack(pt_reasm *r, uint32_t ack)
+/* pt_reasm_ack() past the next expected byte: remember how far the receiver got. */
+void pt_reasm_ack_ahead(pt_reasm *r, uint32_t ack)
 {
     if (!r->init) {
         return;

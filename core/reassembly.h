@@ -100,7 +100,14 @@ void pt_reasm_fin(pt_reasm *r, uint32_t seq);
  * filled from this capture, but it is only given up (pt_reasm_resolve) once traffic shows
  * the ACK was not merely captured ahead of the data: the sender sends past it, the receiver
  * sends data of its own, a cap is reached, or the flow ends. */
-void pt_reasm_ack(pt_reasm *r, uint32_t ack);
+void pt_reasm_ack_ahead(pt_reasm *r, uint32_t ack);
+/* Inline test for the common case (the ACK moves nothing past the delivered bytes). */
+static inline void pt_reasm_ack(pt_reasm *r, uint32_t ack)
+{
+    if (r->init && (int32_t)(ack - (r->base + (uint32_t)r->next)) > 0) {
+        pt_reasm_ack_ahead(r, ack);
+    }
+}
 
 /* Turn the acknowledged holes into gaps and deliver what follows them. Returns the bytes
  * acknowledged that the capture never saw (0 when none). */
