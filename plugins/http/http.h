@@ -177,7 +177,6 @@ void http_msg_header_done(http_msg *m, size_t max);
 pt_span http_msg_line(const http_msg *m, size_t i); /* "Name: value" */
 pt_span http_msg_span(const http_msg *m, uint32_t off, uint32_t len);
 pt_span http_msg_header(const http_msg *m, int idx);
-bool http_name_is(const http_msg *m, const http_hdr *h, const char *name);
 
 /* http_stream.c: per-direction feeding, pairing, gaps and close. */
 void http_stream_init(http_stream *st, http_plugin *pl, pt_stream *s);

@@ -7,6 +7,8 @@
 
 #define HTTP_MAX_FIELDS 32
 
+/* The fields of one event being built. Only f[0..n) is ever read, so events start with just
+ * n = 0 instead of clearing the whole array. */
 typedef struct fields {
     pt_field f[HTTP_MAX_FIELDS];
     size_t n;
@@ -147,7 +149,8 @@ void http_emit_request(http_stream *st, http_txn *t, const pt_time *ts)
     if (t->filtered) {
         return;
     }
-    fields fs = {.n = 0};
+    fields fs;
+    fs.n = 0;
     char vb[3];
     add_request_id(&fs, t);
     add_str(&fs, "version", version_span(t->major, t->minor, vb), t->headers_done);
@@ -178,7 +181,8 @@ void http_emit_response(http_stream *st, http_txn *t, http_dir *d, const pt_time
     }
     bool raw09 = d->mode == HTTP_MODE_RAW09;
     const http_msg *m = &d->resp;
-    fields fs = {.n = 0};
+    fields fs;
+    fs.n = 0;
     char vb[3];
     add_request_id(&fs, t);
     add_str(&fs, "version", version_span(d->parser.http_major, d->parser.http_minor, vb), !raw09);
@@ -217,7 +221,8 @@ void http_emit_unanswered(http_stream *st, http_txn *t, const char *reason, cons
     if (t->filtered) {
         return;
     }
-    fields fs = {.n = 0};
+    fields fs;
+    fs.n = 0;
     add_request_id(&fs, t);
     add(&fs, PT_F_UINT("request_body_bytes", t->body_bytes));
     add(&fs, PT_F_BOOL("complete", t->complete));
@@ -231,7 +236,8 @@ void http_emit_upgrade(http_stream *st, http_txn *t, http_dir *d, const pt_time 
     if (t != NULL && t->filtered) {
         return;
     }
-    fields fs = {.n = 0};
+    fields fs;
+    fs.n = 0;
     add_request_id(&fs, t);
     add(&fs, PT_F_UINT("status", d->parser.status_code));
     pt_span proto = http_msg_header(&d->resp, d->resp.upgrade);
@@ -246,7 +252,8 @@ void http_emit_upgrade(http_stream *st, http_txn *t, http_dir *d, const pt_time 
 void http_emit_parse_error(http_stream *st, http_dir *d, const char *error, const char *reason,
                            const pt_time *ts)
 {
-    fields fs = {.n = 0};
+    fields fs;
+    fs.n = 0;
     add(&fs, PT_F_STR("direction", cstr(d->dir == PT_DIR_TO_SERVER ? "request" : "response")));
     add(&fs, PT_F_STR("error", cstr(error)));
     add_str(&fs, "reason", cstr(reason ? reason : ""), reason != NULL);

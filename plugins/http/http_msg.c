@@ -27,8 +27,8 @@ void http_msg_free(http_msg *m)
 }
 
 /* Append n bytes to the buffer, growing it up to `max` (doubling, so a stream settles on
- * one allocation). Returns how many bytes fitted. */
-static size_t put(http_msg *m, size_t max, const char *at, size_t n)
+ * one allocation). Returns how many bytes fitted. The slow path of put(). */
+static size_t put_grow(http_msg *m, size_t max, const char *at, size_t n)
 {
     if (m->len + n > m->cap && m->cap < max) {
         size_t cap = m->cap ? m->cap : HTTP_MIN_HEADER_BYTES;
@@ -54,6 +54,18 @@ static size_t put(http_msg *m, size_t max, const char *at, size_t n)
         m->truncated = true;
     }
     return k;
+}
+
+/* Append n bytes; called for every token piece, so the common case (it fits in the buffer
+ * the stream already has) is kept to one comparison and a copy. */
+static inline size_t put(http_msg *m, size_t max, const char *at, size_t n)
+{
+    if (n <= m->cap - m->len && n > 0) {
+        memcpy(m->buf + m->len, at, n);
+        m->len += n;
+        return n;
+    }
+    return put_grow(m, max, at, n);
 }
 
 /* Append to the value whose bytes end the buffer (token pieces arrive in order, so the last
@@ -141,14 +153,15 @@ pt_span http_msg_line(const http_msg *m, size_t i)
     return http_msg_span(m, h->name_off, h->value_off - h->name_off + h->value_len);
 }
 
-bool http_name_is(const http_msg *m, const http_hdr *h, const char *name)
+/* Whether header h is named `name` (n bytes), ignoring case. */
+static bool name_is_n(const http_msg *m, const http_hdr *h, const char *name, size_t n)
 {
-    size_t n = strlen(name);
     return h->name_len == n && strncasecmp((const char *)m->buf + h->name_off, name, n) == 0;
 }
 
 /* A header line is complete: remember where the few headers the plugin itself needs are
- * (first occurrence wins, as most servers do). */
+ * (first occurrence wins, as most servers do). Dispatched on the name's length so most
+ * headers cost one switch instead of five string comparisons. */
 void http_msg_header_done(http_msg *m, size_t max)
 {
     m->in_value = true;
@@ -158,16 +171,28 @@ void http_msg_header_done(http_msg *m, size_t max)
     int idx = (int)m->n_hdrs - 1;
     http_hdr *h = &m->hdrs[idx];
     value_start(m, max, h);
-    if (m->host < 0 && http_name_is(m, h, "host")) {
-        m->host = idx;
-    } else if (m->user_agent < 0 && http_name_is(m, h, "user-agent")) {
-        m->user_agent = idx;
-    } else if (m->content_type < 0 && http_name_is(m, h, "content-type")) {
-        m->content_type = idx;
-    } else if (m->content_encoding < 0 && http_name_is(m, h, "content-encoding")) {
-        m->content_encoding = idx;
-    } else if (m->upgrade < 0 && http_name_is(m, h, "upgrade")) {
-        m->upgrade = idx;
+    int *slot = NULL;
+    switch (h->name_len) {
+    case sizeof("host") - 1:
+        slot = name_is_n(m, h, "host", h->name_len) ? &m->host : NULL;
+        break;
+    case sizeof("user-agent") - 1:
+        slot = name_is_n(m, h, "user-agent", h->name_len) ? &m->user_agent : NULL;
+        break;
+    case sizeof("content-type") - 1:
+        slot = name_is_n(m, h, "content-type", h->name_len) ? &m->content_type : NULL;
+        break;
+    case sizeof("content-encoding") - 1:
+        slot = name_is_n(m, h, "content-encoding", h->name_len) ? &m->content_encoding : NULL;
+        break;
+    case sizeof("upgrade") - 1:
+        slot = name_is_n(m, h, "upgrade", h->name_len) ? &m->upgrade : NULL;
+        break;
+    default:
+        break;
+    }
+    if (slot != NULL && *slot < 0) {
+        *slot = idx;
     }
 }
 

@@ -11,6 +11,14 @@ http_txn *http_ring_front(http_stream *st)
     return st->ring_count ? &st->ring[st->ring_head] : NULL;
 }
 
+/* The slot k places after the head. head < cap and k < cap, so one subtraction wraps it: the
+ * ring is looked up in every llhttp callback, where a division would be a measurable cost. */
+static size_t ring_slot(const http_stream *st, size_t k)
+{
+    size_t i = st->ring_head + k;
+    return i >= st->ring_cap ? i - st->ring_cap : i;
+}
+
 /* Requests are numbered in order, so the slot of a sequence number is found in O(1). */
 http_txn *http_ring_find(http_stream *st, uint64_t seq)
 {
@@ -18,7 +26,7 @@ http_txn *http_ring_find(http_stream *st, uint64_t seq)
     if (f == NULL || seq < f->seq || seq - f->seq >= st->ring_count) {
         return NULL;
     }
-    return &st->ring[(st->ring_head + (seq - f->seq)) % st->ring_cap];
+    return &st->ring[ring_slot(st, (size_t)(seq - f->seq))];
 }
 
 void http_ring_pop(http_stream *st)
@@ -26,7 +34,7 @@ void http_ring_pop(http_stream *st)
     if (st->ring_count == 0) {
         return;
     }
-    st->ring_head = (st->ring_head + 1) % st->ring_cap;
+    st->ring_head = ring_slot(st, 1);
     st->ring_count--;
 }
 
@@ -45,7 +53,7 @@ static bool ring_grow(http_stream *st)
         return false;
     }
     for (size_t i = 0; i < st->ring_cap; i++) {
-        r[i] = st->ring[(st->ring_head + i) % st->ring_cap];
+        r[i] = st->ring[ring_slot(st, i)];
     }
     free(st->ring);
     st->ring = r;
@@ -69,7 +77,7 @@ http_txn *http_ring_push(http_stream *st, const pt_time *ts)
         http_emit_unanswered(st, old, "pending_limit", ts);
         http_ring_pop(st);
     }
-    http_txn *t = &st->ring[(st->ring_head + st->ring_count) % st->ring_cap];
+    http_txn *t = &st->ring[ring_slot(st, st->ring_count)];
     http_msg keep = t->req;
     memset(t, 0, sizeof(*t));
     t->req = keep;
