@@ -10,6 +10,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -27,15 +28,20 @@ TARGETS = [
 
 
 def run(cmd):
-    """CPU seconds, wall seconds and peak RSS (KiB) of one run of cmd."""
-    start = time.perf_counter()
-    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as p:
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
+    """CPU seconds, wall seconds and peak RSS (KiB) of one run of cmd. The command runs under
+    /usr/bin/time, a small process: a child forked straight from Python would report
+    Python's own RSS as its peak (the counter survives exec)."""
+    with tempfile.NamedTemporaryFile("r") as rss_file:
+        start = time.perf_counter()
+        with subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *cmd],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as p:
+            _, status, usage = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        rss = int(rss_file.read().split()[-1])
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}")
-    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss
+    return usage.ru_utime + usage.ru_stime, wall, rss
 
 
 def main():
