@@ -90,7 +90,7 @@ for _ in $(seq 50); do
 done
 
 # 4. Trace it.
-ip netns exec "$ns" "$pcaptrace" -i lo --immediate -B 64 --plugin "$so" \
+ip netns exec "$ns" "$pcaptrace" -i lo -B 256 --plugin "$so" \
     --plugin-opt memcached.max_line_bytes=1048576 --plugin-opt memcached.max_keys=1024 \
     -F json tcp port 11211 >"$tmp/events.json" 2>"$tmp/pcaptrace.err" &
 tracer=$!
