@@ -11,21 +11,7 @@ static const char *const dir_names[2] = {"to_server", "to_client"};
 
 const char *pt_tcp_events_reason(pt_close_reason why)
 {
-    switch (why) {
-    case PT_CLOSE_FIN:
-        return "fin";
-    case PT_CLOSE_RST:
-        return "rst";
-    case PT_CLOSE_TIMEOUT:
-        return "timeout";
-    case PT_CLOSE_EVICTED:
-        return "evicted";
-    case PT_CLOSE_END_OF_CAPTURE:
-        return "end_of_capture";
-    case PT_CLOSE_RELEASED:
-        return "released";
-    }
-    return "unknown";
+    return pt_close_reason_name(why);
 }
 
 static const pt_field *field_get(const pt_event *ev, const char *name)

@@ -177,29 +177,10 @@ static void mc_gap(void *state, pt_dir dir, uint64_t missing, const pt_time *ts)
     mc_stream_gap(state, dir, missing, ts);
 }
 
-static const char *close_reason(pt_close_reason why)
-{
-    switch (why) {
-    case PT_CLOSE_FIN:
-        return "fin";
-    case PT_CLOSE_RST:
-        return "rst";
-    case PT_CLOSE_TIMEOUT:
-        return "timeout";
-    case PT_CLOSE_EVICTED:
-        return "evicted";
-    case PT_CLOSE_END_OF_CAPTURE:
-        return "end_of_capture";
-    case PT_CLOSE_RELEASED:
-        return "released";
-    }
-    return "unknown";
-}
-
 static void mc_close(void *state, pt_close_reason why, const pt_time *ts)
 {
     mc_stream *ms = state;
-    mc_stream_unanswered(ms, close_reason(why), ts);
+    mc_stream_unanswered(ms, pt_close_reason_name(why), ts);
     free(ms->dir[0].line);
     free(ms->dir[1].line);
     free(ms->spans);

@@ -87,6 +87,27 @@ typedef enum pt_close_reason {
     PT_CLOSE_RELEASED        /* the plugin returned RELEASE or VIOLATION, or errored */
 } pt_close_reason;
 
+/* The stable name of a close reason, as every event prints it (`reason` fields):
+ * fin, rst, timeout, evicted, end_of_capture, released. Header-only: no core symbol. */
+static inline const char *pt_close_reason_name(pt_close_reason why)
+{
+    switch (why) {
+    case PT_CLOSE_FIN:
+        return "fin";
+    case PT_CLOSE_RST:
+        return "rst";
+    case PT_CLOSE_TIMEOUT:
+        return "timeout";
+    case PT_CLOSE_EVICTED:
+        return "evicted";
+    case PT_CLOSE_END_OF_CAPTURE:
+        return "end_of_capture";
+    case PT_CLOSE_RELEASED:
+        return "released";
+    }
+    return "unknown";
+}
+
 /* Opaque host objects: plugins only hold pointers to them and ask pt_host about them. */
 typedef struct pt_stream pt_stream;   /* one TCP connection handed to a plugin */
 typedef struct pt_options pt_options; /* this plugin's option values */

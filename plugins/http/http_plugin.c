@@ -191,10 +191,8 @@ static void http_gap(void *state, pt_dir dir, uint64_t missing, const pt_time *t
 
 static void http_close(void *state, pt_close_reason why, const pt_time *ts)
 {
-    static const char *const reasons[] = {"fin",     "rst", "timeout", "evicted", "end_of_capture",
-                                          "released"};
     http_stream *st = state;
-    http_stream_close(st, (size_t)why < G_N_ELEMENTS(reasons) ? reasons[why] : "closed", ts);
+    http_stream_close(st, pt_close_reason_name(why), ts);
     http_stream_free(st);
     free(st);
 }

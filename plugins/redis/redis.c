@@ -543,31 +543,12 @@ static void redis_stream_gap(void *state, pt_dir dir, uint64_t missing, const pt
     st->ts = NULL;
 }
 
-static const char *close_reason(pt_close_reason why)
-{
-    switch (why) {
-    case PT_CLOSE_FIN:
-        return "fin";
-    case PT_CLOSE_RST:
-        return "rst";
-    case PT_CLOSE_TIMEOUT:
-        return "timeout";
-    case PT_CLOSE_EVICTED:
-        return "evicted";
-    case PT_CLOSE_END_OF_CAPTURE:
-        return "end_of_capture";
-    case PT_CLOSE_RELEASED:
-        return "released";
-    }
-    return "close";
-}
-
 static void redis_stream_close(void *state, pt_close_reason why, const pt_time *ts)
 {
     rd_stream *st = state;
     st->ts = ts;
     while (st->count) {
-        rd_emit_unanswered(st, rd_fifo_head(st), close_reason(why), ts);
+        rd_emit_unanswered(st, rd_fifo_head(st), pt_close_reason_name(why), ts);
         rd_fifo_pop(st);
     }
     if (st->skipped_bytes[0] || st->skipped_bytes[1])
