@@ -334,6 +334,18 @@ static bool is_aggregate(pt_resp_type t)
 }
 
 /* A length/count header `n` is complete. */
+
+/* A RESP2 null (`*-1` or `$-1`): one value with no payload, complete at once. */
+static int null_value(pt_resp_parser *p)
+{
+    if (count_value(p) != PT_OK)
+        return PT_ERROR;
+    pt_resp_item it = {.type = p->cur, .null = true, .depth = p->depth};
+    p->h.value(p->ctx, &it);
+    p->state = S_TYPE;
+    complete_value(p, false);
+    return PT_OK;
+}
 static int finish_header(pt_resp_parser *p, int64_t n)
 {
     if (p->mode == PT_RESP_MODE_REQUEST && p->depth == 0) {
@@ -347,15 +359,8 @@ static int finish_header(pt_resp_parser *p, int64_t n)
         }
     }
     if (is_aggregate(p->cur)) {
-        if (n == -1 && p->cur == PT_RESP_ARRAY) {
-            if (count_value(p) != PT_OK)
-                return PT_ERROR;
-            pt_resp_item it = {.type = p->cur, .null = true, .depth = p->depth, .count = 0};
-            p->h.value(p->ctx, &it);
-            p->state = S_TYPE;
-            complete_value(p, false);
-            return PT_OK;
-        }
+        if (n == -1 && p->cur == PT_RESP_ARRAY)
+            return null_value(p);
         if (n < 0)
             return fail(p, "invalid aggregate length");
         if ((uint64_t)n > p->lim.max_elements)
@@ -380,15 +385,8 @@ static int finish_header(pt_resp_parser *p, int64_t n)
         return PT_OK;
     }
     /* bulk, blob error, verbatim */
-    if (n == -1 && p->cur == PT_RESP_BULK && p->mode == PT_RESP_MODE_REPLY) {
-        if (count_value(p) != PT_OK)
-            return PT_ERROR;
-        pt_resp_item it = {.type = p->cur, .null = true, .depth = p->depth};
-        p->h.value(p->ctx, &it);
-        p->state = S_TYPE;
-        complete_value(p, false);
-        return PT_OK;
-    }
+    if (n == -1 && p->cur == PT_RESP_BULK && p->mode == PT_RESP_MODE_REPLY)
+        return null_value(p);
     if (n < 0)
         return fail(p, "invalid bulk length");
     if ((uint64_t)n > p->lim.max_bulk)
