@@ -19,35 +19,14 @@ exe=$build/core/pcaptrace
 [ -r "$cap" ] || { echo "redis_bench.sh: $cap missing (run bench/record.sh)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "redis_bench.sh: /usr/bin/time is missing" >&2; exit 1; }
 
-# best_of CMD...: "seconds cpu_seconds max_rss_kib" — fastest wall and CPU times, largest peak
-# RSS over $runs runs
-best_of() {
-    local best_t="" best_c="" best_rss=0 t0 t1 t c rss log
-    log=$(mktemp)
-    for _ in $(seq "$runs"); do
-        t0=$(date +%s.%N)
-        /usr/bin/time -v "$@" >/dev/null 2>"$log"
-        t1=$(date +%s.%N)
-        t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf("%.4f", b - a) }')
-        c=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf("%.2f", s) }' "$log")
-        rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")
-        if [ -z "$best_t" ] || awk -v a="$t" -v b="$best_t" 'BEGIN { exit !(a < b) }'; then
-            best_t=$t
-        fi
-        if [ -z "$best_c" ] || awk -v a="$c" -v b="$best_c" 'BEGIN { exit !(a < b) }'; then
-            best_c=$c
-        fi
-        if [ "$rss" -gt "$best_rss" ]; then best_rss=$rss; fi
-    done
-    rm -f "$log"
-    echo "$best_t $best_c $best_rss"
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 cat "$cap" >/dev/null # warm the page cache
 commands=$("$exe" -r "$cap" --plugin "$plugin" -F json -q | grep -c '"event":"command"' || true)
-read -r ft fc frss < <(best_of "$floor" "$cap")
-read -r jt jc jrss < <(best_of "$exe" -r "$cap" --plugin "$plugin" -F json -q)
-read -r nt nc nrss < <(best_of "$exe" -r "$cap" --plugin none -F json -q)
+read -r ft fc frss < <(best_of "$runs" "$floor" "$cap")
+read -r jt jc jrss < <(best_of "$runs" "$exe" -r "$cap" --plugin "$plugin" -F json -q)
+read -r nt nc nrss < <(best_of "$runs" "$exe" -r "$cap" --plugin none -F json -q)
 mib() { awk -v r="$1" 'BEGIN { printf("%.1f", r / 1024) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.1f", (b > 0) ? a / b : 0) }'; }
 echo "capture:          $cap ($(stat -c %s "$cap") bytes, $commands commands)"

@@ -19,30 +19,8 @@ if [ $# -eq 0 ]; then
     set -- "$here"/data/http.pcap "$here"/data/redis.pcap "$here"/data/redis-pipelined.pcap
 fi
 
-# best_of CMD...: prints "seconds max_rss_kib cpu_seconds": the fastest wall time (date
-# +%s.%N around the run), the largest peak RSS and the smallest user+system CPU time
-# (/usr/bin/time -v) over $runs runs. CPU time is the steadier figure on a busy machine.
-best_of() {
-    local best_t="" best_rss=0 best_cpu="" t0 t1 t rss cpu log
-    log=$(mktemp)
-    for _ in $(seq "$runs"); do
-        t0=$(date +%s.%N)
-        /usr/bin/time -v "$@" >/dev/null 2>"$log"
-        t1=$(date +%s.%N)
-        t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf("%.4f", b - a) }')
-        rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")
-        cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf("%.3f", s) }' "$log")
-        if [ -z "$best_cpu" ] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then
-            best_cpu=$cpu
-        fi
-        if [ -z "$best_t" ] || awk -v a="$t" -v b="$best_t" 'BEGIN { exit !(a < b) }'; then
-            best_t=$t
-        fi
-        if [ "$rss" -gt "$best_rss" ]; then best_rss=$rss; fi
-    done
-    rm -f "$log"
-    echo "$best_t $best_rss $best_cpu"
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 fmt='%-22s %9s %8s %8s %9s %13s %6s %10s %11s %9s %10s %9s\n'
 # shellcheck disable=SC2059
@@ -52,8 +30,8 @@ for f in "$@"; do
     [ -r "$f" ] || { echo "run.sh: $f missing (run bench/record.sh)" >&2; continue; }
     cat "$f" >/dev/null # warm the page cache
     read -r packets bytes < <("$floor" "$f" | awk '{print $2, $4}')
-    read -r ft frss fcpu < <(best_of "$floor" "$f")
-    read -r dt drss dcpu < <(best_of "$exe" --decode-only -q -r "$f")
+    read -r ft fcpu frss < <(best_of "$runs" "$floor" "$f")
+    read -r dt dcpu drss < <(best_of "$runs" "$exe" --decode-only -q -r "$f")
     # shellcheck disable=SC2059
     printf "$fmt" "$(basename "$f")" "$packets" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}')" \
         "$ft" "$dt" "$(awk -v p="$packets" -v t="$dt" 'BEGIN { printf("%.2f", (t > 0) ? p / t / 1e6 : 0) }')" \
