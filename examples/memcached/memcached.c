@@ -30,11 +30,8 @@ static const pt_option_spec mc_options[] = {
 static bool option_size(const pt_host *h, const pt_options *o, const char *key, size_t max,
                         size_t *out, char **error)
 {
-    int64_t v = h->option_int(o, key, -1);
-    if (v < 1 || (uint64_t)v > max) {
-        char buf[160];
-        snprintf(buf, sizeof buf, "memcached.%s must be a number from 1 to %zu", key, max);
-        *error = strdup(buf);
+    int64_t v;
+    if (!pt_option_range(h, o, "memcached", key, 1, (int64_t)max, &v, error)) {
         return false;
     }
     *out = (size_t)v;

@@ -49,6 +49,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "types.h"
 
@@ -287,6 +289,32 @@ typedef const pt_plugin *(*pt_plugin_entry_fn)(void);
     {                                                                                              \
         return &(descriptor);                                                                      \
     }
+
+/* For init(): read the integer option `key` of plugin `plugin` (parsed as host->option_int
+ * does) and check it is in [lo, hi], lo > INT64_MIN. On a value that is unset, does not
+ * parse or is out of range, set *error to a malloc()ed message naming `plugin.key` and
+ * return false. Header-only: no core symbol. */
+static inline bool pt_option_range(const pt_host *h, const pt_options *o, const char *plugin,
+                                   const char *key, int64_t lo, int64_t hi, int64_t *out,
+                                   char **error)
+{
+    int64_t v = h->option_int(o, key, lo - 1);
+    if (v >= lo && v <= hi) {
+        *out = v;
+        return true;
+    }
+    const char *s = h->option_str(o, key);
+#define PT_OPTION_RANGE_FMT_ "%s.%s: expected an integer from %lld to %lld, got '%s'"
+    int n = snprintf(NULL, 0, PT_OPTION_RANGE_FMT_, plugin, key, (long long)lo, (long long)hi,
+                     s ? s : "");
+    *error = n < 0 ? NULL : (char *)malloc((size_t)n + 1);
+    if (*error != NULL) {
+        snprintf(*error, (size_t)n + 1, PT_OPTION_RANGE_FMT_, plugin, key, (long long)lo,
+                 (long long)hi, s ? s : "");
+    }
+#undef PT_OPTION_RANGE_FMT_
+    return false;
+}
 
 #ifdef __cplusplus
 }

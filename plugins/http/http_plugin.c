@@ -1,7 +1,6 @@
 /* http_plugin.c — the pcaptrace "http" plugin (HTTP/1.0, 1.1 and 0.9 requests; RFC 9110/9112):
  * descriptor, options, probe() and the stream callbacks. Parsing is llhttp's, one parser per
  * direction (http_stream.c); pairing is FIFO (http_pair.c). */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,23 +55,6 @@ static bool compile(const char *pattern, const char *key, GRegex **out, char **e
         g_error_free(err);
         return false;
     }
-    return true;
-}
-
-/* Read an integer option in [min, max]. */
-static bool int_option(const pt_host *h, const pt_options *o, const char *key, int64_t min,
-                       int64_t max, uint64_t *out, char **error)
-{
-    const char *s = h->option_str(o, key);
-    char *end = NULL;
-    errno = 0;
-    long long v = s ? strtoll(s, &end, 10) : -1;
-    if (s == NULL || errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        *error = errorf("http.%s: expected an integer from %lld to %lld, got '%s'", key,
-                        (long long)min, (long long)max, s ? s : "");
-        return false;
-    }
-    *out = (uint64_t)v;
     return true;
 }
 
@@ -132,14 +114,14 @@ static void *http_init(const pt_host *host, const pt_options *o, char **error)
         free(pl);
         return NULL;
     }
-    uint64_t body_max, hdr, pending;
+    int64_t body_max, hdr, pending, resync;
     static const char *const keys[HTTP_N_FILTERS] = {"method", "host", "url", "user_agent"};
-    bool ok =
-        int_option(host, o, "body_max", 1, INT32_MAX, &body_max, error) &&
-        int_option(host, o, "max_header_bytes", HTTP_MIN_HEADER_BYTES, INT32_MAX, &hdr, error) &&
-        int_option(host, o, "max_pending", 1, 1 << 20, &pending, error) &&
-        int_option(host, o, "resync_bytes", 1, INT64_MAX, &pl->resync_bytes, error) &&
-        compile(host->option_str(o, "show_header"), "show_header", &pl->show_header, error);
+    bool ok = pt_option_range(host, o, "http", "body_max", 1, INT32_MAX, &body_max, error) &&
+              pt_option_range(host, o, "http", "max_header_bytes", HTTP_MIN_HEADER_BYTES, INT32_MAX,
+                              &hdr, error) &&
+              pt_option_range(host, o, "http", "max_pending", 1, 1 << 20, &pending, error) &&
+              pt_option_range(host, o, "http", "resync_bytes", 1, INT64_MAX, &resync, error) &&
+              compile(host->option_str(o, "show_header"), "show_header", &pl->show_header, error);
     for (int i = 0; ok && i < HTTP_N_FILTERS; i++) {
         char ignore[32];
         snprintf(ignore, sizeof(ignore), "ignore_%s", keys[i]);
@@ -154,6 +136,7 @@ static void *http_init(const pt_host *host, const pt_options *o, char **error)
     pl->body_max = (size_t)body_max;
     pl->max_header_bytes = (size_t)hdr;
     pl->max_pending = (size_t)pending;
+    pl->resync_bytes = (uint64_t)resync;
     return pl;
 }
 

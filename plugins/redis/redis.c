@@ -27,22 +27,6 @@ static const pt_option_spec redis_options[] = {
     {NULL, NULL, NULL},
 };
 
-/* Read a numeric option into [lo, hi]; out-of-range values are an init error. */
-static bool opt_range(const pt_host *h, const pt_options *o, const char *key, int64_t def,
-                      int64_t lo, int64_t hi, uint64_t *out, char **error)
-{
-    int64_t v = h->option_int(o, key, def);
-    if (v < lo || v > hi) {
-        char buf[160];
-        snprintf(buf, sizeof(buf), "redis: option %s=%lld is out of range [%lld, %lld]", key,
-                 (long long)v, (long long)lo, (long long)hi);
-        *error = strdup(buf);
-        return false;
-    }
-    *out = (uint64_t)v;
-    return true;
-}
-
 static void *redis_init(const pt_host *host, const pt_options *opts, char **error)
 {
     rd_config *cfg = calloc(1, sizeof(*cfg));
@@ -52,23 +36,18 @@ static void *redis_init(const pt_host *host, const pt_options *opts, char **erro
     }
     cfg->host = host;
     pt_resp_limits_default(&cfg->limits);
-    uint64_t v[8];
-    if (!opt_range(host, opts, "max_depth", PT_RESP_DEFAULT_MAX_DEPTH, 1, PT_RESP_CEIL_DEPTH, &v[0],
-                   error) ||
-        !opt_range(host, opts, "max_elements", PT_RESP_DEFAULT_MAX_ELEMENTS, 1, INT64_MAX / 4,
-                   &v[1], error) ||
-        !opt_range(host, opts, "max_bulk", (int64_t)PT_RESP_DEFAULT_MAX_BULK, 0, INT64_MAX / 4,
-                   &v[2], error) ||
-        !opt_range(host, opts, "max_inline", PT_RESP_DEFAULT_MAX_INLINE, 16, PT_RESP_CEIL_INLINE,
-                   &v[3], error) ||
-        !opt_range(host, opts, "max_args", RD_DEFAULT_MAX_ARGS, 1, RD_CEIL_MAX_ARGS, &v[4],
-                   error) ||
-        !opt_range(host, opts, "max_arg_bytes", RD_DEFAULT_MAX_ARG_BYTES, 1, RD_CEIL_MAX_ARG_BYTES,
-                   &v[5], error) ||
-        !opt_range(host, opts, "max_reply_bytes", RD_DEFAULT_MAX_REPLY_BYTES, 16,
-                   RD_CEIL_REPLY_BYTES, &v[6], error) ||
-        !opt_range(host, opts, "max_pending", RD_DEFAULT_MAX_PENDING, 1, RD_CEIL_PENDING, &v[7],
-                   error)) {
+    int64_t v[8];
+    if (!pt_option_range(host, opts, "redis", "max_depth", 1, PT_RESP_CEIL_DEPTH, &v[0], error) ||
+        !pt_option_range(host, opts, "redis", "max_elements", 1, INT64_MAX / 4, &v[1], error) ||
+        !pt_option_range(host, opts, "redis", "max_bulk", 0, INT64_MAX / 4, &v[2], error) ||
+        !pt_option_range(host, opts, "redis", "max_inline", 16, PT_RESP_CEIL_INLINE, &v[3],
+                         error) ||
+        !pt_option_range(host, opts, "redis", "max_args", 1, RD_CEIL_MAX_ARGS, &v[4], error) ||
+        !pt_option_range(host, opts, "redis", "max_arg_bytes", 1, RD_CEIL_MAX_ARG_BYTES, &v[5],
+                         error) ||
+        !pt_option_range(host, opts, "redis", "max_reply_bytes", 16, RD_CEIL_REPLY_BYTES, &v[6],
+                         error) ||
+        !pt_option_range(host, opts, "redis", "max_pending", 1, RD_CEIL_PENDING, &v[7], error)) {
         free(cfg);
         return NULL;
     }
