@@ -11,7 +11,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 typedef struct pt_cursor {
     const uint8_t *p; /* first byte */
@@ -39,12 +38,6 @@ static inline bool pt_cursor_need(pt_cursor *c, size_t n)
         return false;
     }
     return true;
-}
-
-/* Whether n more bytes are present, without touching err. */
-static inline bool pt_cursor_has(const pt_cursor *c, size_t n)
-{
-    return !c->err && n <= c->len - c->off;
 }
 
 /* Pointer to the next byte (valid for pt_cursor_remaining() bytes). */
@@ -147,18 +140,6 @@ static inline bool pt_cursor_peek_be16(const pt_cursor *c, size_t at, uint16_t *
         return false;
     *v = (uint16_t)((uint16_t)c->p[c->off + at] << 8 | c->p[c->off + at + 1]);
     return true;
-}
-
-/* Copy n bytes out (for addresses); zero-fills dst and sets err on shortage. */
-static inline bool pt_cursor_copy(pt_cursor *c, void *dst, size_t n)
-{
-    const uint8_t *q = pt_cursor_take(c, n);
-
-    if (q)
-        memcpy(dst, q, n);
-    else
-        memset(dst, 0, n);
-    return q != NULL;
 }
 
 #endif

@@ -36,7 +36,8 @@ static void pt_line_printf(pt_line *l, const char *fmt, ...)
     }
 }
 
-const char *pt_packet_print_link_name(int dlt)
+/* The short name of a link type as printed: "eth", "sll", "null", "raw", ... */
+static const char *pt_packet_print_link_name(int dlt)
 {
     switch (dlt) {
     case DLT_EN10MB:

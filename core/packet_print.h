@@ -14,7 +14,4 @@
 /* Write the summary of one packet and a newline to `out`. */
 void pt_packet_print_line(FILE *out, const pt_packet *pkt, pt_packet_status status);
 
-/* The short name of a link type as printed: "eth", "sll", "null", "raw", ... */
-const char *pt_packet_print_link_name(int dlt);
-
 #endif

@@ -33,7 +33,7 @@ struct pt_session {
     bool tunnels;     /* decapsulate GRE, Teredo, VXLAN, ... (pt_decode_tunnel) */
     pt_stats stats;
     pt_time last_ts;  /* capture time of the last frame, for flushing at the end */
-    gint64 last_wall; /* monotonic µs when the last frame was read */
+    gint64 last_wall; /* monotonic µs when the last batch of frames was read */
 };
 
 pt_session *pt_session_open(const pt_source *src, GError **error)
@@ -196,9 +196,6 @@ static void pt_session_on_frame(void *ctx, const pt_time *ts, uint32_t caplen, u
     s->stats.bytes += caplen;
     s->stats.wire_bytes += wirelen;
     s->last_ts = *ts;
-    if (s->idle_expiry) {
-        s->last_wall = g_get_monotonic_time();
-    }
     pt_decode_result r = pt_decode_packet(s->dlt, data, caplen, wirelen, ts, &s->pkt);
     if (r == PT_DECODE_OK && !(s->tunnels && pt_decode_may_tunnel(&s->pkt))) {
         pt_session_deliver(s, PT_PACKET_OK); /* the common case, without the dispatch below */
@@ -243,6 +240,9 @@ bool pt_session_run(pt_session *s, GError **error)
         }
         if (n == -2 || eof) {
             break;
+        }
+        if (n > 0 && s->idle_expiry) {
+            s->last_wall = g_get_monotonic_time(); /* once per batch, not per frame */
         }
         if (n == 0 && s->idle_expiry && s->last_wall != 0) {
             pt_session_expire_idle(s);
