@@ -329,22 +329,6 @@ size_t pt_escape_u64_to(char *buf, uint64_t v)
     return len;
 }
 
-void pt_escape_u64(GString *out, uint64_t v)
-{
-    char *w = pt_buf_reserve(out, 20);
-    pt_buf_commit(out, pt_escape_u64_to(w, v));
-}
-
-void pt_escape_i64(GString *out, int64_t v)
-{
-    if (v < 0) {
-        g_string_append_c(out, '-');
-        pt_escape_u64(out, (uint64_t)0 - (uint64_t)v);
-    } else {
-        pt_escape_u64(out, (uint64_t)v);
-    }
-}
-
 void pt_escape_digits(GString *out, uint32_t v, int width)
 {
     char tmp[9];
@@ -386,18 +370,24 @@ void pt_escape_printf(GString *out, const char *fmt, ...)
     va_end(ap);
 }
 
-void pt_escape_endpoint(GString *out, const pt_endpoint *e, pt_endpoint_cache *cache)
+size_t pt_escape_endpoint_to(char *w, const pt_endpoint *e, pt_endpoint_cache *cache)
 {
     if (!e) {
-        g_string_append_c(out, '-');
-        return;
+        *w = '-';
+        return 1;
     }
-    if (!cache->valid || cache->ep.port != e->port || !pt_addr_equal(&cache->ep.addr, &e->addr) ||
-        cache->ep.addr.family != e->addr.family) {
+    if (!cache->valid || !pt_endpoint_equal(&cache->ep, e)) {
         cache->ep = *e;
         pt_endpoint_format(e, cache->text);
-        cache->len = strlen(cache->text);
+        cache->len = strnlen(cache->text, sizeof cache->text);
         cache->valid = true;
     }
-    pt_buf_append(out, cache->text, cache->len);
+    memcpy(w, cache->text, cache->len);
+    return cache->len;
+}
+
+void pt_escape_endpoint(GString *out, const pt_endpoint *e, pt_endpoint_cache *cache)
+{
+    char *w = pt_buf_reserve(out, PT_ENDPOINT_STRLEN);
+    pt_buf_commit(out, pt_escape_endpoint_to(w, e, cache));
 }

@@ -74,12 +74,26 @@ typedef struct pt_endpoint_cache {
 } pt_endpoint_cache;
 /* Append the text form of *e ("-" for NULL) using the cache. */
 void pt_escape_endpoint(GString *out, const pt_endpoint *e, pt_endpoint_cache *cache);
+/* The same written at w (room for PT_ENDPOINT_STRLEN bytes, no NUL added); returns its length. */
+size_t pt_escape_endpoint_to(char *w, const pt_endpoint *e, pt_endpoint_cache *cache);
 
 /* Decimal numbers without printf. */
 /* Write v in decimal at buf (room for 20 bytes); returns the number of digits. */
 size_t pt_escape_u64_to(char *buf, uint64_t v);
-void pt_escape_u64(GString *out, uint64_t v);
-void pt_escape_i64(GString *out, int64_t v);
+static inline void pt_escape_u64(GString *out, uint64_t v)
+{
+    char *w = pt_buf_reserve(out, 20);
+    pt_buf_commit(out, pt_escape_u64_to(w, v));
+}
+static inline void pt_escape_i64(GString *out, int64_t v)
+{
+    char *w = pt_buf_reserve(out, 21);
+    size_t n = 0;
+    if (v < 0)
+        w[n++] = '-';
+    n += pt_escape_u64_to(w + n, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    pt_buf_commit(out, n);
+}
 /* Exactly `width` digits (at most 9), zero-padded: the microseconds of a timestamp. */
 void pt_escape_digits(GString *out, uint32_t v, int width);
 

@@ -131,28 +131,12 @@ static void put_b64(GString *out, const pt_span *s)
     g_string_append_c(out, '"');
 }
 
-static void put_u64(GString *out, uint64_t v)
-{
-    char *w = pt_buf_reserve(out, 20);
-    pt_buf_commit(out, pt_escape_u64_to(w, v));
-}
-
-static void put_i64(GString *out, int64_t v)
-{
-    char *w = pt_buf_reserve(out, 21);
-    size_t n = 0;
-    if (v < 0)
-        w[n++] = '-';
-    n += pt_escape_u64_to(w + n, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-    pt_buf_commit(out, n);
-}
-
 static void put_full_len(GString *out, const pt_field *f)
 {
     size_t n = span_len(&f->v.str);
     if (f->v.str.full_len > n) {
         put_key(out, f->name, "_full_len");
-        put_u64(out, f->v.str.full_len);
+        pt_escape_u64(out, f->v.str.full_len);
     }
 }
 
@@ -217,7 +201,7 @@ static void put_list(GString *out, const pt_field *f)
     }
     if (f->v.list.total > count) {
         put_key(out, f->name, "_total");
-        put_u64(out, f->v.list.total);
+        pt_escape_u64(out, f->v.list.total);
     }
 }
 
@@ -235,7 +219,7 @@ static void put_double(GString *out, double d)
         else
             g_string_append_c(out, '0');
     } else if (d > -JSON_DOUBLE_INT_MAX && d < JSON_DOUBLE_INT_MAX && d == (double)(int64_t)d) {
-        put_i64(out, (int64_t)d);
+        pt_escape_i64(out, (int64_t)d);
     } else {
         char num[G_ASCII_DTOSTR_BUF_SIZE];
         g_string_append(out, g_ascii_formatd(num, sizeof num, "%.17g", d));
@@ -261,10 +245,10 @@ static void put_field(GString *out, const pt_field *f, bool name_checked)
         put_full_len(out, f);
         break;
     case PT_FIELD_INT:
-        put_i64(out, f->v.i);
+        pt_escape_i64(out, f->v.i);
         break;
     case PT_FIELD_UINT:
-        put_u64(out, f->v.u);
+        pt_escape_u64(out, f->v.u);
         break;
     case PT_FIELD_DOUBLE:
         put_double(out, f->v.d);
@@ -316,23 +300,6 @@ static int cacheable_name(const char *s)
  * envelope cache often has the endpoints of the one before. */
 static _Thread_local pt_endpoint_cache client_text, server_text;
 
-/* Write the text of an endpoint ("-" for NULL) at w; returns the bytes written. */
-static size_t endpoint_text(char *w, const pt_endpoint *e, pt_endpoint_cache *cache)
-{
-    if (!e) {
-        *w = '-';
-        return 1;
-    }
-    if (!cache->valid || !endpoint_same(&cache->ep, true, e)) {
-        cache->ep = *e;
-        pt_endpoint_format(e, cache->text);
-        cache->len = strnlen(cache->text, sizeof cache->text);
-        cache->valid = true;
-    }
-    memcpy(w, cache->text, cache->len);
-    return cache->len;
-}
-
 /* Fill a slot for this envelope; false when it cannot be cached. */
 static bool env_fill(env_slot *e, const char *flow, const char *proto, const pt_envelope *env)
 {
@@ -363,10 +330,10 @@ static bool env_fill(env_slot *e, const char *flow, const char *proto, const pt_
     n = 0;
     memcpy(e->tail + n, "\",\"client\":\"", 12);
     n += 12;
-    n += endpoint_text(e->tail + n, env->client, &client_text);
+    n += pt_escape_endpoint_to(e->tail + n, env->client, &client_text);
     memcpy(e->tail + n, "\",\"server\":\"", 12);
     n += 12;
-    n += endpoint_text(e->tail + n, env->server, &server_text);
+    n += pt_escape_endpoint_to(e->tail + n, env->server, &server_text);
     e->tail[n++] = '"';
     e->tail_len = (uint8_t)n;
     return true;

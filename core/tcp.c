@@ -218,6 +218,16 @@ static int64_t tcp_ns(const pt_time *ts)
     return ts->sec * 1000000000 + ts->nsec;
 }
 
+/* The idle timeout and the tombstone linger, in the nanoseconds of tcp_ns(). */
+static inline int64_t tcp_idle_ns(const pt_tcp *t)
+{
+    return (int64_t)t->lim.idle_timeout_us * 1000;
+}
+static inline int64_t tcp_linger_ns(const pt_tcp *t)
+{
+    return (int64_t)t->lim.closed_linger_us * 1000;
+}
+
 /* A flow may expire at `at_ns`: keep the earliest such time. */
 static void tcp_expire_at(pt_tcp *t, int64_t at_ns)
 {
@@ -279,7 +289,7 @@ static void tcp_close_flow(pt_tcp *t, pt_flow *f, pt_close_reason why, const pt_
     tcp_end_flow(t, f, why, ts);
     f->closed_ts = *ts;
     pt_flow_table_close(t->ft, f);
-    tcp_expire_at(t, tcp_ns(ts) + (int64_t)t->lim.closed_linger_us * 1000);
+    tcp_expire_at(t, tcp_ns(ts) + tcp_linger_ns(t));
 }
 
 /* Capture time passed: end idle flows and forget old tombstones. The oldest open flow and
@@ -293,21 +303,21 @@ static void tcp_expire(pt_tcp *t, const pt_time *now)
     }
     pt_flow *f;
     while ((f = pt_flow_table_oldest_open(t->ft)) != NULL &&
-           now_ns - tcp_ns(&f->info.last_ts) > (int64_t)t->lim.idle_timeout_us * 1000) {
+           now_ns - tcp_ns(&f->info.last_ts) > tcp_idle_ns(t)) {
         tcp_end_flow(t, f, PT_CLOSE_TIMEOUT, now);
         pt_flow_table_remove(t->ft, f);
         t->st.flows_timed_out++;
     }
     while ((f = pt_flow_table_oldest_closed(t->ft)) != NULL &&
-           now_ns - tcp_ns(&f->closed_ts) > (int64_t)t->lim.closed_linger_us * 1000) {
+           now_ns - tcp_ns(&f->closed_ts) > tcp_linger_ns(t)) {
         pt_flow_table_remove(t->ft, f);
     }
     t->check_at_ns = INT64_MAX;
     if ((f = pt_flow_table_oldest_open(t->ft)) != NULL) {
-        tcp_expire_at(t, tcp_ns(&f->info.last_ts) + (int64_t)t->lim.idle_timeout_us * 1000);
+        tcp_expire_at(t, tcp_ns(&f->info.last_ts) + tcp_idle_ns(t));
     }
     if ((f = pt_flow_table_oldest_closed(t->ft)) != NULL) {
-        tcp_expire_at(t, tcp_ns(&f->closed_ts) + (int64_t)t->lim.closed_linger_us * 1000);
+        tcp_expire_at(t, tcp_ns(&f->closed_ts) + tcp_linger_ns(t));
     }
 }
 
@@ -363,7 +373,7 @@ static pt_flow *tcp_new_flow(pt_tcp *t, const pt_flow_key *key, bool swapped, co
     f->info.client = src_client ? src : dst;
     f->info.server = src_client ? dst : src;
     f->info.first_ts = f->info.last_ts = pkt->ts;
-    tcp_expire_at(t, tcp_ns(&pkt->ts) + (int64_t)t->lim.idle_timeout_us * 1000);
+    tcp_expire_at(t, tcp_ns(&pkt->ts) + tcp_idle_ns(t));
     f->info.rtt_server_us = f->info.rtt_client_us = -1;
     t->st.flows_total++;
     uint32_t n = pt_flow_table_count(t->ft);
@@ -496,7 +506,9 @@ static void tcp_start_dir(pt_tcp *t, pt_flow *f, pt_dir dir, uint32_t seq)
     pt_reasm_start(r, base);
 }
 
-static void tcp_on_payload(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_packet *pkt, uint32_t seq)
+/* `wire` is the segment's length on the wire (at least the captured payload_len). */
+static void tcp_on_payload(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_packet *pkt, uint32_t seq,
+                           size_t wire)
 {
     pt_flow_info *fi = &f->info;
     pt_reasm *r = &f->rs[dir];
@@ -506,8 +518,6 @@ static void tcp_on_payload(pt_tcp *t, pt_flow *f, pt_dir dir, const pt_packet *p
     tcp_start(t, f, &pkt->ts);
     /* The receiver of the other direction talks: what it acknowledged is settled. */
     tcp_resolve(t, f, (pt_dir)(1 - dir), &pkt->ts);
-    size_t wire =
-        pkt->payload_wire_len > pkt->payload_len ? pkt->payload_wire_len : pkt->payload_len;
     if (f->mss[dir] != 0 && wire > f->mss[dir]) {
         tcp_hint_oversize(t, f, wire, f->mss[dir]);
     }
@@ -645,7 +655,7 @@ void pt_tcp_packet(pt_tcp *t, const pt_packet *pkt)
     size_t wire =
         pkt->payload_wire_len > pkt->payload_len ? pkt->payload_wire_len : pkt->payload_len;
     if (wire > 0) {
-        tcp_on_payload(t, f, dir, pkt, seq);
+        tcp_on_payload(t, f, dir, pkt, seq, wire);
     }
     if (fl & PT_TCP_FIN) {
         if (!f->rs[dir].init) {
