@@ -617,7 +617,16 @@ pt_dispatch *pt_dispatch_setup(const pt_dispatch_config *cfg, const pt_events_co
     if (!bus)
         goto fail;
     pt_plugin_host_set_limits(&hl);
+    guint selected = set->plugins->len;
     pt_plugin_loader_init(set, pt_plugin_host_get());
+    /* A plugin the user asked for by name that cannot start (its init() refused the options
+     * given) is a setup error, like an unknown option key: going on without it would trace
+     * nothing the user wanted. Without --plugin, a refused plugin is only reported. */
+    if (cfg->loader.plugins && set->plugins->len < selected) {
+        g_set_error(error, PT_DISPATCH_ERROR, 1,
+                    "a plugin selected with --plugin could not start (see the line above)");
+        goto fail;
+    }
     if (kf)
         g_key_file_free(kf);
     return pt_dispatch_new(set, bus, true, &lim);

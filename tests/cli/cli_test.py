@@ -187,6 +187,14 @@ def case_trace_file():
     expect("18 packets read" in err, "statistics", out, err)
 
 
+def case_bad_plugin_option():
+    # A value init() refuses: a plugin named with --plugin must not be dropped silently.
+    rc, out, err = run("-r", REF, "--plugin", "redis", "--plugin-opt", "redis.max_depth=abc")
+    expect(rc == 1, "exit %d, want 1" % rc, out, err)
+    expect("redis.max_depth" in err and "could not start" in err, "message", out, err)
+    expect(out == "", "nothing traced without the plugin asked for", out, err)
+
+
 def wait_for_line(stream, needle, timeout):
     """Read lines from a pipe until one contains needle (or the time is up); returns them."""
     seen = b""
