@@ -158,8 +158,11 @@ static bool pt_capture_check_dlt(pt_capture *c, GError **error)
     return false;
 }
 
-/* Open a capture file (or stdin for "-") through our own stdio stream with a large buffer:
- * libpcap's default 4 KiB reads cost more than decoding. Timestamps come in ns. */
+/* Open a capture file (or stdin for "-") through our own stdio stream with a 64 KiB buffer:
+ * libpcap's default 4 KiB refills cost more than decoding small packets, while every record
+ * is copied from the stdio buffer into libpcap's, and from a buffer much larger than L2 that
+ * copy misses the cache (1 MiB cost 25% more CPU than 64 KiB on 64 KiB TSO records; see
+ * bench/README.md). Timestamps come in ns. */
 static pcap_t *pt_capture_open_file(pt_capture *c, const char *path, char *errbuf)
 {
     FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");

@@ -19,7 +19,7 @@
 #define PT_CAPTURE_TIMEOUT_MS_DEFAULT 250
 #define PT_CAPTURE_BATCH_DEFAULT      256
 #define PT_CAPTURE_BUFFER_MIB_MAX     4096
-#define PT_CAPTURE_FILE_BUFFER        (1u << 20) /* stdio buffer when reading a file */
+#define PT_CAPTURE_FILE_BUFFER        (1u << 16) /* stdio buffer when reading a file */
 
 typedef struct pt_capture pt_capture;
 

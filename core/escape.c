@@ -6,6 +6,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const char hex_digits[] = "0123456789abcdef";
 
@@ -110,14 +113,57 @@ static inline uint64_t swar_has(uint64_t x, uint8_t c)
     return swar_less(x ^ (SWAR_ONES * c), 1);
 }
 
+/* Non-zero when any byte of x must be escaped in JSON. */
+static inline uint64_t json_special8(uint64_t x)
+{
+    return (x & SWAR_HIGHS) | swar_less(x, 0x20) | swar_has(x, '"') | swar_has(x, '\\');
+}
+
+#ifdef __SSE2__
+/* Bit i set when byte i of the 16 at p must be escaped in JSON: below 0x20, '"', '\\', or
+ * 0x80 and above (a signed compare puts those below 0x20 too). */
+static inline unsigned json_special16(const uint8_t *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+    return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
+
 size_t pt_escape_json_plain(const uint8_t *p, size_t n)
 {
     size_t i = 0;
+#ifdef __SSE2__
+    /* Sixteen bytes per step; the last step re-reads bytes already known plain so that it
+     * never reads past p + n. */
+    if (n >= 16) {
+        for (; n - i >= 16; i += 16) {
+            unsigned m = json_special16(p + i);
+            if (m)
+                return i + (size_t)__builtin_ctz(m);
+        }
+        if (i < n) {
+            unsigned m = json_special16(p + n - 16);
+            return m ? n - 16 + (size_t)__builtin_ctz(m) : n;
+        }
+        return n;
+    }
+#endif
     for (; n - i >= 8; i += 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
-        if ((x & SWAR_HIGHS) | swar_less(x, 0x20) | swar_has(x, '"') | swar_has(x, '\\'))
+        if (json_special8(x))
             break;
+    }
+    if (n - i >= 4 && n - i < 8) {
+        /* 4 to 7 bytes left: two overlapping 4-byte reads cover them. */
+        uint32_t a, b;
+        memcpy(&a, p + i, 4);
+        memcpy(&b, p + n - 4, 4);
+        if (!json_special8(((uint64_t)a << 32) | b))
+            return n;
     }
     while (i < n && json_plain[p[i]])
         i++;
@@ -309,6 +355,26 @@ size_t pt_escape_u64_to(char *buf, uint64_t v)
         UINT64_C(1000000000000000000),
         UINT64_C(10000000000000000000),
     };
+    /* Most numbers in events are small (sequence numbers, sizes, latencies). */
+    if (v < 10) {
+        buf[0] = (char)('0' + v);
+        return 1;
+    }
+    if (v < 100) {
+        buf[0] = digit_pairs[v * 2];
+        buf[1] = digit_pairs[v * 2 + 1];
+        return 2;
+    }
+    if (v < 10000) {
+        unsigned hi = (unsigned)v / 100, lo = (unsigned)v % 100;
+        size_t n = 0;
+        if (hi >= 10)
+            buf[n++] = digit_pairs[hi * 2];
+        buf[n++] = digit_pairs[hi * 2 + 1];
+        buf[n++] = digit_pairs[lo * 2];
+        buf[n++] = digit_pairs[lo * 2 + 1];
+        return n;
+    }
     /* Count the digits first, then write them backwards in place, two at a time. */
     size_t len = 1;
     while (len < 20 && v >= pow10[len])

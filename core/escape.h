@@ -62,7 +62,8 @@ static inline void pt_buf_commit(GString *out, size_t n)
 }
 
 /* How many leading bytes of p[0..n) a JSON string can hold as they are (printable ASCII and
- * DEL, not '"' or '\\'): eight bytes per step (SWAR), the rest byte-wise. */
+ * DEL, not '"' or '\\'): sixteen bytes per step with SSE2, else eight (SWAR), short tails
+ * byte-wise. */
 size_t pt_escape_json_plain(const uint8_t *p, size_t n);
 
 /* A cached text form of the last endpoint printed (sinks print the same ones over and over). */

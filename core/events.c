@@ -378,15 +378,48 @@ FILE *pt_sink_open_stream(const char *path, size_t bufsize, bool *owned, GError 
     return f;
 }
 
-void pt_sink_write_buffer(pt_sink *s, FILE *f, const GString *buf)
+void pt_sink_batch_init(pt_sink_batch *b, FILE *f, size_t limit)
 {
-    if (fwrite(buf->str, 1, buf->len, f) != buf->len) {
+    b->f = f;
+    b->limit = limit ? limit : PT_SINK_STDIO_BUFFER_DEFAULT;
+    b->buf = g_string_sized_new(b->limit + 1024);
+    b->lines = 0;
+}
+
+/* Write the pending block; a failed write loses its lines (counted as dropped). */
+static void batch_write(pt_sink *s, pt_sink_batch *b)
+{
+    if (b->buf->len && fwrite(b->buf->str, 1, b->buf->len, b->f) != b->buf->len) {
         s->stats.errors++;
-        s->stats.dropped++;
-        clearerr(f);
+        s->stats.dropped += b->lines;
+        clearerr(b->f);
     } else {
-        s->stats.events++;
+        s->stats.events += b->lines;
     }
+    g_string_truncate(b->buf, 0);
+    b->lines = 0;
+}
+
+void pt_sink_batch_line_done(pt_sink *s, pt_sink_batch *b)
+{
+    b->lines++;
+    if (b->buf->len >= b->limit)
+        batch_write(s, b);
+}
+
+void pt_sink_batch_flush(pt_sink *s, pt_sink_batch *b)
+{
+    batch_write(s, b);
+    if (fflush(b->f) != 0) {
+        s->stats.errors++;
+        clearerr(b->f);
+    }
+}
+
+void pt_sink_batch_free(pt_sink_batch *b)
+{
+    g_string_free(b->buf, TRUE);
+    b->buf = NULL;
 }
 
 void pt_sink_free(pt_sink *s)

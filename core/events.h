@@ -28,6 +28,9 @@ typedef struct pt_envelope {
     /* The kind and every field name are [a-z0-9_]{1,64}, checked by the plugin host for this
      * very event: sinks may copy them without escaping. false (the default): sinks escape. */
     bool names_checked;
+    /* Also every name is a string literal (read-only memory, checked by the host): its text
+     * never changes at that address, so sinks may cache what they derive from it by address. */
+    bool names_literal;
 } pt_envelope;
 
 /* Deliver one event to every sink. Fields are only read during the call.

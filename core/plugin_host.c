@@ -4,6 +4,7 @@
  * dispatcher release it: a misbehaving plugin costs that stream, never the process. */
 #include "plugin_host.h"
 
+#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #define PT_HOST_NAME_MAX          64  /* longest event kind or field name */
 #define PT_HOST_NAME_CACHE_SLOTS  512 /* checked names remembered (a power of two) */
 #define PT_HOST_NAME_CACHE_PROBES 8   /* slots looked at before the home slot is reused */
+#define PT_HOST_SHAPE_SLOTS       16  /* event shapes remembered (a power of two) */
+#define PT_HOST_SHAPE_FIELDS      32  /* most fields of a remembered shape */
 
 static pt_plugin_host_limits limits = {PT_HOST_MAX_FIELDS_DEFAULT, PT_HOST_LOG_LINES_DEFAULT,
                                        PT_LOG_WARNING};
@@ -64,19 +67,56 @@ static bool envelope_name(const char *s, size_t n)
 }
 
 /* Verdicts on a name, as bits. */
-enum { NAME_KIND_OK = 1, NAME_FIELD_OK = 2 };
+enum { NAME_KIND_OK = 1, NAME_FIELD_OK = 2, NAME_READ_ONLY = 4 };
 
 /* Names already checked, keyed by their address (producers emit the same string literals
  * event after event), each with a copy of the text it had when checked: a hit costs one
  * short string comparison instead of the full check, and a name rewritten in place (a
- * plugin's own buffer) no longer matches its copy and is checked again. Only valid names
- * are kept. Open addressing, a few probes, then the home slot is overwritten. Emits run on
- * the capture thread only. */
+ * plugin's own buffer) no longer matches its copy and is checked again. A name that lies in
+ * a read-only segment of a loaded object (a string literal) cannot be rewritten, so its hit
+ * costs no comparison at all. Only valid names are kept. Open addressing, a few probes, then
+ * the home slot is overwritten. Emits run on the capture thread only. */
 typedef struct name_slot {
     const char *ptr;
-    uint8_t verdict;
+    uint8_t verdict; /* NAME_* bits */
     char text[PT_HOST_NAME_MAX + 1];
 } name_slot;
+
+typedef struct ro_search {
+    uintptr_t addr;
+    size_t len;
+    bool found;
+} ro_search;
+
+/* dl_iterate_phdr callback: whether [addr, addr + len] lies in a non-writable PT_LOAD
+ * segment of this object. */
+static int find_read_only(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    ro_search *q = data;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+            continue;
+        uintptr_t start = (uintptr_t)info->dlpi_addr + (uintptr_t)ph->p_vaddr;
+        if (q->addr >= start && q->addr - start < ph->p_memsz && q->len < ph->p_memsz &&
+            q->addr - start <= ph->p_memsz - 1 - q->len) {
+            q->found = true;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether the n + 1 bytes of the name s (with its NUL) are a string literal: in a
+ * read-only segment of the program or of a loaded plugin. Plugins are unloaded only at
+ * exit, after the last emit. Asked once per name, on a cache miss. */
+static bool name_read_only(const char *s, size_t n)
+{
+    ro_search q = {(uintptr_t)s, n, false};
+    dl_iterate_phdr(find_read_only, &q);
+    return q.found;
+}
 
 static name_slot name_cache[PT_HOST_NAME_CACHE_SLOTS];
 G_STATIC_ASSERT((PT_HOST_NAME_CACHE_SLOTS & (PT_HOST_NAME_CACHE_SLOTS - 1)) == 0);
@@ -91,7 +131,7 @@ static unsigned name_verdict(const char *s)
     size_t slot = home;
     for (unsigned k = 0; k < PT_HOST_NAME_CACHE_PROBES; k++) {
         name_slot *e = &name_cache[(home + k) & (PT_HOST_NAME_CACHE_SLOTS - 1)];
-        if (e->ptr == s && strcmp(e->text, s) == 0)
+        if (e->ptr == s && ((e->verdict & NAME_READ_ONLY) || strcmp(e->text, s) == 0))
             return e->verdict;
         if (e->ptr == s || !e->ptr) {
             slot = (home + k) & (PT_HOST_NAME_CACHE_SLOTS - 1);
@@ -101,7 +141,8 @@ static unsigned name_verdict(const char *s)
     size_t n = valid_name(s);
     if (n == 0)
         return 0;
-    unsigned v = NAME_KIND_OK | (envelope_name(s, n) ? 0 : NAME_FIELD_OK);
+    unsigned v = NAME_KIND_OK | (envelope_name(s, n) ? 0 : NAME_FIELD_OK) |
+                 (name_read_only(s, n) ? NAME_READ_ONLY : 0);
     name_slot *e = &name_cache[slot];
     e->ptr = s;
     e->verdict = (uint8_t)v;
@@ -109,16 +150,73 @@ static unsigned name_verdict(const char *s)
     return v;
 }
 
+/* Event shapes already checked: the kind and field name pointers of an event whose names
+ * were all valid string literals. A plugin emits a handful of shapes over and over, so most
+ * events need one pointer comparison per field instead of a name lookup each. Direct
+ * mapped by kind and field count. */
+typedef struct shape_slot {
+    const char *kind;
+    size_t n;
+    const char *names[PT_HOST_SHAPE_FIELDS];
+} shape_slot;
+
+static shape_slot shape_cache[PT_HOST_SHAPE_SLOTS];
+G_STATIC_ASSERT((PT_HOST_SHAPE_SLOTS & (PT_HOST_SHAPE_SLOTS - 1)) == 0);
+
+static shape_slot *shape_home(const char *kind, size_t n)
+{
+    uintptr_t a = (uintptr_t)kind;
+    return &shape_cache[(a ^ (a >> 5) ^ (a >> 12) ^ n) & (PT_HOST_SHAPE_SLOTS - 1)];
+}
+
+/* Whether kind and the n field names are those of a remembered shape (kind non-NULL). */
+static bool shape_known(const char *kind, const pt_field *f, size_t n)
+{
+    if (n > PT_HOST_SHAPE_FIELDS)
+        return false;
+    const shape_slot *e = shape_home(kind, n);
+    if (e->kind != kind || e->n != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (f[i].name != e->names[i])
+            return false;
+    return true;
+}
+
+/* Whether every field name is valid; remembers the shape when the kind and all names are
+ * string literals (kind already checked), and says so in *literal. */
+static bool field_names_ok(const char *kind, const pt_field *f, size_t n, bool *literal)
+{
+    unsigned all = name_verdict(kind);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = name_verdict(f[i].name);
+        if (!(v & NAME_FIELD_OK))
+            return false;
+        all &= v;
+    }
+    *literal = (all & NAME_READ_ONLY) != 0;
+    if (*literal && n <= PT_HOST_SHAPE_FIELDS) {
+        shape_slot *e = shape_home(kind, n);
+        e->kind = kind;
+        e->n = n;
+        for (size_t i = 0; i < n; i++)
+            e->names[i] = f[i].name;
+    }
+    return true;
+}
+
 static bool valid_span(const pt_span *s)
 {
     return s->ptr || s->len == 0;
 }
 
-/* Why an event is malformed, or NULL when it is fine. */
+/* Why an event is malformed, or NULL when it is fine; *literal tells whether the kind and
+ * every field name are string literals. */
 static const char *check_event(const char *kind, const pt_time *ts, const pt_field *fields,
-                               size_t n)
+                               size_t n, bool *literal)
 {
-    if (!(name_verdict(kind) & NAME_KIND_OK))
+    bool known = kind && n <= limits.max_fields && (fields || !n) && shape_known(kind, fields, n);
+    if (!known && !(name_verdict(kind) & NAME_KIND_OK))
         return "event kind is not [a-z0-9_]+";
     if (!ts)
         return "NULL timestamp";
@@ -128,10 +226,11 @@ static const char *check_event(const char *kind, const pt_time *ts, const pt_fie
         return "too many fields";
     if (n && !fields)
         return "NULL fields";
+    *literal = known;
+    if (!known && !field_names_ok(kind, fields, n, literal))
+        return "bad field name";
     for (size_t i = 0; i < n; i++) {
         const pt_field *f = &fields[i];
-        if (!(name_verdict(f->name) & NAME_FIELD_OK))
-            return "bad field name";
         switch (f->type) {
         case PT_FIELD_STR:
         case PT_FIELD_BYTES:
@@ -165,8 +264,9 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
 {
     if (!s || !s->plugin)
         return;
+    bool literal = false;
     const char *why =
-        s->closed ? "emit after stream_close" : check_event(kind, ts, fields, n_fields);
+        s->closed ? "emit after stream_close" : check_event(kind, ts, fields, n_fields, &literal);
     if (why) {
         bad_events++;
         s->plugin->misbehaved++;
@@ -182,6 +282,7 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
         .format_text = s->plugin->desc.format_text,
         .format_ctx = s->plugin->state,
         .names_checked = true,
+        .names_literal = literal,
     };
     pt_event ev = {.kind = kind, .ts = *ts, .fields = fields, .n_fields = n_fields};
     s->plugin->events++;

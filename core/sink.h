@@ -1,9 +1,10 @@
 /* sink.h — the sinks the event bus writes to: text lines, JSON lines, a Redis stream.
  *
  * A sink receives every event with its envelope, renders it into a buffer it reuses
- * (no allocation per event in steady state) and writes in large blocks: text and json go
- * through a fully buffered stdio stream, flushed by pt_sink_flush() (at exit, on signals,
- * and periodically by the bus); redis queues rendered commands for a sender thread. */
+ * (no allocation per event in steady state) and writes in large blocks: text and json
+ * append lines to a pt_sink_batch written in blocks of the stdio buffer size, flushed by
+ * pt_sink_flush() (at exit, on signals, and periodically by the bus); redis queues rendered
+ * commands for a sender thread. */
 #ifndef PT_CORE_SINK_H
 #define PT_CORE_SINK_H
 
@@ -84,8 +85,21 @@ void pt_sink_text_render(pt_text *t, const pt_envelope *env, const pt_event *ev)
 
 /* Open `path` ("-" = stdout) fully buffered with `bufsize` bytes (0 = default). */
 FILE *pt_sink_open_stream(const char *path, size_t bufsize, bool *owned, GError **error);
-/* fwrite a rendered event, counting it or the error. */
-void pt_sink_write_buffer(pt_sink *s, FILE *f, const GString *buf);
+/* Lines rendered straight into one buffer and written to a stdio stream in blocks of about
+ * `limit` bytes: one fwrite per block instead of one per event. */
+typedef struct pt_sink_batch {
+    FILE *f;
+    GString *buf;   /* complete lines not yet written */
+    size_t limit;   /* write once this many bytes are pending */
+    uint64_t lines; /* lines in buf */
+} pt_sink_batch;
+
+void pt_sink_batch_init(pt_sink_batch *b, FILE *f, size_t limit);
+/* A line was appended to b->buf: count it, write the block when it is full. */
+void pt_sink_batch_line_done(pt_sink *s, pt_sink_batch *b);
+/* Write what is pending and fflush the stream, counting written or dropped lines. */
+void pt_sink_batch_flush(pt_sink *s, pt_sink_batch *b);
+void pt_sink_batch_free(pt_sink_batch *b);
 
 static inline void pt_sink_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
 {

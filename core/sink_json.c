@@ -25,9 +25,8 @@
 
 typedef struct json_sink {
     pt_sink base;
-    FILE *f;
+    pt_sink_batch out; /* lines rendered in place, written in blocks */
     bool owned;
-    GString *buf; /* reused line buffer */
 } json_sink;
 
 /* One stream's envelope texts. The key is the flow id's address; a hit also needs equal
@@ -373,43 +372,219 @@ static void put_envelope(GString *out, const pt_envelope *env, const pt_event *e
     g_string_append_c(out, '"');
 }
 
+/* The fast path: a field with a checked name whose value needs no escaping, base64 or
+ * companion key (the usual case) is written straight into room reserved once. */
+#define JSON_FAST_NAME_MAX 64 /* the host checks names to [a-z0-9_]{1,64} */
+
+/* ,"name": at w; NULL when the name is longer than JSON_FAST_NAME_MAX. */
+static inline char *fast_key(char *w, const char *name)
+{
+    size_t n = strlen(name);
+    if (n > JSON_FAST_NAME_MAX)
+        return NULL;
+    w[0] = ',';
+    w[1] = '"';
+    memcpy(w + 2, name, n);
+    w[2 + n] = '"';
+    w[3 + n] = ':';
+    return w + n + 4;
+}
+
+/* The ,"name": texts of string-literal names, keyed by address (per thread: the render runs
+ * on the capture thread): one fixed-size copy per key instead of strlen and memcpy. */
+#define PT_JSON_KEY_CACHE_SLOTS 256 /* a power of two */
+#define JSON_KEY_COPY           32  /* keys up to this long are copied with one fixed move */
+#define JSON_KEY_PROBES         4   /* slots looked at for a name */
+typedef struct key_slot {
+    const char *name;
+    uint8_t len;
+    char text[JSON_FAST_NAME_MAX + 4 + JSON_KEY_COPY];
+} key_slot;
+static _Thread_local key_slot key_cache[PT_JSON_KEY_CACHE_SLOTS];
+G_STATIC_ASSERT((PT_JSON_KEY_CACHE_SLOTS & (PT_JSON_KEY_CACHE_SLOTS - 1)) == 0);
+
+/* fast_key() for a name the envelope says is a string literal. Writes up to
+ * JSON_FAST_NAME_MAX + 4 bytes at w (and may scribble up to JSON_KEY_COPY of them). */
+static inline char *literal_key(char *w, const char *name)
+{
+    /* Fibonacci hashing (literals sit a few bytes apart, so mix all address bits), then a
+     * few linear probes before the home slot is reused: names that collide do not evict each
+     * other event after event. */
+    uint64_t h = (uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15);
+    size_t home = (size_t)(h >> 32) & (PT_JSON_KEY_CACHE_SLOTS - 1);
+    key_slot *k = &key_cache[home];
+    for (size_t p = 1; k->name != name && k->name && p < JSON_KEY_PROBES; p++)
+        k = &key_cache[(home + p) & (PT_JSON_KEY_CACHE_SLOTS - 1)];
+    if (k->name != name) {
+        if (k->name)
+            k = &key_cache[home];
+        char *end = fast_key(k->text, name);
+        if (!end)
+            return NULL;
+        k->name = name;
+        k->len = (uint8_t)(end - k->text);
+    }
+    if (k->len <= JSON_KEY_COPY)
+        memcpy(w, k->text, JSON_KEY_COPY);
+    else
+        memcpy(w, k->text, k->len);
+    return w + k->len;
+}
+
+/* "value" at w for a span that needs no escaping; NULL otherwise. */
+static inline char *fast_span(char *w, const pt_span *s)
+{
+    size_t n = span_len(s);
+    if (pt_escape_json_plain(s->ptr, n) != n)
+        return NULL;
+    *w++ = '"';
+    if (n)
+        memcpy(w, s->ptr, n);
+    w += n;
+    *w++ = '"';
+    return w;
+}
+
+/* Room the fast path needs for f, or 0 when f always takes the general path. */
+static size_t fast_room(const pt_field *f)
+{
+    const size_t key = JSON_FAST_NAME_MAX + 4;
+    switch (f->type) {
+    case PT_FIELD_STR:
+        return key + span_len(&f->v.str) + 2;
+    case PT_FIELD_INT:
+    case PT_FIELD_UINT:
+        return key + 21;
+    case PT_FIELD_BOOL:
+    case PT_FIELD_NULL:
+        return key + 5;
+    case PT_FIELD_STR_LIST: {
+        if (!f->v.list.items)
+            return 0;
+        size_t room = key + 2;
+        for (size_t i = 0; i < f->v.list.count; i++)
+            room += span_len(&f->v.list.items[i]) + 3;
+        return room;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Write f at w (fast_room(f) bytes available) and return the end, or NULL when the value
+ * needs escaping, base64 or a companion key: then the general path renders it. */
+static char *fast_field(char *w, const pt_field *f, bool literal)
+{
+    w = literal ? literal_key(w, f->name) : fast_key(w, f->name);
+    if (!w)
+        return NULL;
+    switch (f->type) {
+    case PT_FIELD_STR:
+        if (f->v.str.full_len > span_len(&f->v.str))
+            return NULL;
+        return fast_span(w, &f->v.str);
+    case PT_FIELD_INT: {
+        int64_t v = f->v.i;
+        if (v < 0)
+            *w++ = '-';
+        return w + pt_escape_u64_to(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    }
+    case PT_FIELD_UINT:
+        return w + pt_escape_u64_to(w, f->v.u);
+    case PT_FIELD_BOOL:
+        memcpy(w, f->v.b ? "true" : "false", f->v.b ? 4 : 5);
+        return w + (f->v.b ? 4 : 5);
+    case PT_FIELD_NULL:
+        memcpy(w, "null", 4);
+        return w + 4;
+    case PT_FIELD_STR_LIST: {
+        const pt_span *items = f->v.list.items;
+        size_t count = f->v.list.count;
+        if (f->v.list.total > count)
+            return NULL;
+        *w++ = '[';
+        for (size_t i = 0; i < count; i++) {
+            if (i)
+                *w++ = ',';
+            w = fast_span(w, &items[i]);
+            if (!w)
+                return NULL;
+        }
+        *w++ = ']';
+        return w;
+    }
+    default:
+        return NULL;
+    }
+}
+
+/* Write fields [i, n) on the fast path into one reservation, stopping at the first one that
+ * needs the general path; returns its index (n when all were written). */
+static size_t fast_fields(GString *out, const pt_field *fields, size_t i, size_t n, bool literal)
+{
+    size_t room = 0, end = i;
+    for (; end < n; end++) {
+        if (!fields[end].name)
+            continue;
+        size_t r = fast_room(&fields[end]);
+        if (!r)
+            break;
+        room += r;
+    }
+    if (room == 0)
+        return end;
+    char *start = pt_buf_reserve(out, room), *w = start;
+    for (; i < end; i++) {
+        if (!fields[i].name)
+            continue;
+        char *next = fast_field(w, &fields[i], literal);
+        if (!next)
+            break;
+        w = next;
+    }
+    pt_buf_commit(out, (size_t)(w - start));
+    return i;
+}
+
 void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *ev)
 {
     pt_buf_append_lit(out, "{\"ts\":");
     put_ts(out, &ev->ts);
     put_envelope(out, env, ev);
-    for (size_t i = 0; i < ev->n_fields; i++)
-        if (ev->fields[i].name)
-            put_field(out, &ev->fields[i], env->names_checked);
+    size_t n = ev->n_fields;
+    for (size_t i = 0; i < n;) {
+        if (env->names_checked)
+            i = fast_fields(out, ev->fields, i, n, env->names_literal);
+        if (i < n) {
+            if (ev->fields[i].name)
+                put_field(out, &ev->fields[i], env->names_checked);
+            i++;
+        }
+    }
     g_string_append_c(out, '}');
 }
 
 static void json_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
 {
     json_sink *j = (json_sink *)s;
-    g_string_truncate(j->buf, 0);
-    pt_sink_json_render(j->buf, env, ev);
-    g_string_append_c(j->buf, '\n');
-    pt_sink_write_buffer(s, j->f, j->buf);
+    pt_sink_json_render(j->out.buf, env, ev);
+    g_string_append_c(j->out.buf, '\n');
+    pt_sink_batch_line_done(s, &j->out);
 }
 
 static void json_flush(pt_sink *s)
 {
     json_sink *j = (json_sink *)s;
-    if (fflush(j->f) != 0) {
-        s->stats.errors++;
-        clearerr(j->f);
-    }
+    pt_sink_batch_flush(s, &j->out);
 }
 
 static void json_free(pt_sink *s)
 {
     json_sink *j = (json_sink *)s;
+    pt_sink_batch_flush(s, &j->out);
     if (j->owned)
-        fclose(j->f);
-    else
-        fflush(j->f);
-    g_string_free(j->buf, TRUE);
+        fclose(j->out.f);
+    pt_sink_batch_free(&j->out);
     g_free(j);
 }
 
@@ -424,8 +599,7 @@ pt_sink *pt_sink_json_new(const pt_sink_file_config *cfg, GError **error)
     json_sink *j = g_new0(json_sink, 1);
     j->base.ops = &json_ops;
     j->base.name = g_strconcat("json:", cfg->path, NULL);
-    j->f = f;
     j->owned = owned;
-    j->buf = g_string_sized_new(1024);
+    pt_sink_batch_init(&j->out, f, cfg->stdio_buffer);
     return &j->base;
 }

@@ -26,9 +26,9 @@ typedef struct tod_cache {
 
 typedef struct text_sink {
     pt_sink base;
-    FILE *f;
+    pt_sink_batch out; /* lines rendered in place, written in blocks */
     bool owned;
-    pt_text text; /* reused line buffer */
+    pt_text text; /* renders into out.buf */
 } text_sink;
 
 /* One cache per thread: renders happen on the capture thread. */
@@ -172,28 +172,23 @@ void pt_sink_text_render(pt_text *t, const pt_envelope *env, const pt_event *ev)
 static void text_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
 {
     text_sink *ts = (text_sink *)s;
-    g_string_truncate(ts->text.buf, 0);
     pt_sink_text_render(&ts->text, env, ev);
-    pt_sink_write_buffer(s, ts->f, ts->text.buf);
+    pt_sink_batch_line_done(s, &ts->out);
 }
 
 static void text_flush(pt_sink *s)
 {
     text_sink *ts = (text_sink *)s;
-    if (fflush(ts->f) != 0) {
-        s->stats.errors++;
-        clearerr(ts->f);
-    }
+    pt_sink_batch_flush(s, &ts->out);
 }
 
 static void text_free(pt_sink *s)
 {
     text_sink *ts = (text_sink *)s;
+    pt_sink_batch_flush(s, &ts->out);
     if (ts->owned)
-        fclose(ts->f);
-    else
-        fflush(ts->f);
-    g_string_free(ts->text.buf, TRUE);
+        fclose(ts->out.f);
+    pt_sink_batch_free(&ts->out);
     g_free(ts);
 }
 
@@ -208,9 +203,9 @@ pt_sink *pt_sink_text_new(const pt_sink_file_config *cfg, GError **error)
     text_sink *ts = g_new0(text_sink, 1);
     ts->base.ops = &text_ops;
     ts->base.name = g_strconcat("text:", cfg->path, NULL);
-    ts->f = f;
     ts->owned = owned;
-    ts->text.buf = g_string_sized_new(512);
+    pt_sink_batch_init(&ts->out, f, cfg->stdio_buffer);
+    ts->text.buf = ts->out.buf;
     ts->text.color = cfg->color;
     ts->text.max_bytes = cfg->max_bytes ? cfg->max_bytes : PT_SINK_TEXT_MAX_BYTES_DEFAULT;
     return &ts->base;

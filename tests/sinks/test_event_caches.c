@@ -1,8 +1,9 @@
 /* test_event_caches.c — unit tests of the event path's fast paths: the host's cache of
  * checked names (a name rewritten in place is checked again), the JSON sink's per-stream
  * envelope cache (reused flow storage renders its new values), the seconds cache of JSON
- * timestamps, integer doubles without printf, and the eight-bytes-at-a-time escaping scans
- * against byte-wise references. */
+ * timestamps, integer doubles without printf, the remembered event shapes of the host, the
+ * JSON fast paths against the general path, and the word-at-a-time escaping scans against
+ * byte-wise references. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,174 @@ static void test_json_integers(void)
     g_string_free(out, TRUE);
 }
 
+/* A sink that remembers what the host said about the names of the last event. */
+typedef struct probe_sink {
+    pt_sink base;
+    bool names_checked, names_literal;
+    uint64_t events;
+} probe_sink;
+
+static void probe_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
+{
+    (void)ev;
+    probe_sink *p = (probe_sink *)s;
+    p->names_checked = env->names_checked;
+    p->names_literal = env->names_literal;
+    p->events++;
+}
+static void probe_flush(pt_sink *s)
+{
+    (void)s;
+}
+static void probe_free(pt_sink *s)
+{
+    g_free(s);
+}
+static const pt_sink_ops probe_ops = {"probe", probe_write, probe_flush, NULL, probe_free};
+
+/* Events whose kind and names are string literals have their shape remembered: a later
+ * event with the same kind literal but other names (a buffer, a bad name, another count) is
+ * still checked, span checks still run on a remembered shape, and the sinks are told which
+ * names are literals. */
+static void test_host_shapes(void)
+{
+    host_fixture x;
+    host_fixture_init(&x);
+    probe_sink *probe = g_new0(probe_sink, 1);
+    probe->base.ops = &probe_ops;
+    probe->base.name = g_strdup("probe");
+    pt_events_add_sink(x.bus, &probe->base);
+    pt_time ts = {1700000000, 0};
+    pt_field lit[] = {PT_F_UINT("seq", 1), PT_F_STR("command", PT_SPAN("GET", 3))};
+    for (int i = 0; i < 3; i++) {
+        x.st.failed = false;
+        x.h->emit(&x.st, "command", &ts, lit, 2);
+        CU_ASSERT_FALSE(x.st.failed);
+        CU_ASSERT_TRUE(probe->names_checked);
+        CU_ASSERT_TRUE(probe->names_literal);
+    }
+    char name[16];
+    strcpy(name, "seq");
+    pt_field buf[] = {PT_F_UINT(name, 1), PT_F_STR("command", PT_SPAN("GET", 3))};
+    x.h->emit(&x.st, "command", &ts, buf, 2);
+    CU_ASSERT_FALSE(x.st.failed);
+    CU_ASSERT_FALSE(probe->names_literal);
+    strcpy(name, "Seq");
+    x.h->emit(&x.st, "command", &ts, buf, 2);
+    CU_ASSERT_TRUE(x.st.failed);
+    x.st.failed = false;
+    strcpy(name, "ts");
+    x.h->emit(&x.st, "command", &ts, buf, 2);
+    CU_ASSERT_TRUE(x.st.failed);
+    x.st.failed = false;
+    /* The remembered shape with a NULL span that claims bytes: refused all the same. */
+    pt_field bad[] = {PT_F_UINT("seq", 1), PT_F_STR("command", ((pt_span){NULL, 3, 0}))};
+    bad[0].name = lit[0].name;
+    bad[1].name = lit[1].name;
+    x.h->emit(&x.st, "command", &ts, bad, 2);
+    CU_ASSERT_TRUE(x.st.failed);
+    x.st.failed = false;
+    /* Fewer fields of the same shape, and a NULL kind. */
+    x.h->emit(&x.st, "command", &ts, lit, 1);
+    CU_ASSERT_FALSE(x.st.failed);
+    CU_ASSERT_TRUE(probe->names_literal);
+    x.h->emit(&x.st, NULL, &ts, lit, 0);
+    CU_ASSERT_TRUE(x.st.failed);
+    CU_ASSERT_EQUAL(probe->events, 5);
+    pt_events_free(x.bus);
+}
+
+/* A random field for the render equivalence test: every type, plain and special values,
+ * shortened values and lists, now and then a NULL name. */
+static pt_field random_field(GRand *r, const char *name, uint8_t *bytes, pt_span *items)
+{
+    static const uint8_t special[] = {0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xff, '\n', 0xc3, 0xe2};
+    size_t len = (size_t)g_rand_int_range(r, 0, 40);
+    for (size_t k = 0; k < len; k++)
+        bytes[k] = g_rand_int_range(r, 0, 12) == 0
+                       ? special[g_rand_int_range(r, 0, (gint32)sizeof special)]
+                       : (uint8_t)g_rand_int_range(r, 0x20, 0x7f);
+    pt_span sp = {bytes, len, g_rand_int_range(r, 0, 6) == 0 ? len + 100 : 0};
+    pt_field f;
+    switch (g_rand_int_range(r, 0, 9)) {
+    case 0:
+        f = PT_F_BYTES(name, sp);
+        break;
+    case 1:
+        f = PT_F_INT(name, (int64_t)g_rand_int(r) - (int64_t)g_rand_int(r) * 100000);
+        break;
+    case 2:
+        f = PT_F_UINT(name, (uint64_t)g_rand_int(r) * (uint64_t)g_rand_int_range(r, 0, 100000));
+        break;
+    case 3:
+        f = PT_F_DOUBLE(name, g_rand_double_range(r, -1e6, 1e6));
+        break;
+    case 4:
+        f = PT_F_BOOL(name, g_rand_boolean(r));
+        break;
+    case 5:
+        f = PT_F_NULL(name);
+        break;
+    case 6: {
+        size_t count = (size_t)g_rand_int_range(r, 0, 4);
+        for (size_t k = 0; k < count; k++) {
+            size_t at = (size_t)g_rand_int_range(r, 0, (gint32)len + 1);
+            items[k] = (pt_span){bytes + at, len - at, 0};
+        }
+        f = PT_F_LIST(name, count ? items : NULL, count,
+                      g_rand_int_range(r, 0, 4) == 0 ? count + 2 : count);
+        break;
+    }
+    default:
+        f = PT_F_STR(name, sp);
+        break;
+    }
+    if (g_rand_int_range(r, 0, 20) == 0)
+        f.name = NULL;
+    return f;
+}
+
+/* The JSON fast paths (checked names, literal-name key cache) write exactly what the general
+ * path writes, for every field type and value, and for more names than the key cache holds. */
+static void test_json_fast_paths(void)
+{
+    enum { NAMES = 700, FIELDS = 12 };
+    static char names[NAMES][12]; /* filled once, never changed: literals for the cache */
+    for (int i = 0; i < NAMES; i++)
+        snprintf(names[i], sizeof names[i], i % 7 ? "f%d" : "field_%d", i);
+    GRand *r = g_rand_new_with_seed(11);
+    GString *want = g_string_new(NULL), *got = g_string_new(NULL);
+    uint8_t bytes[FIELDS][40];
+    pt_span items[FIELDS][4];
+    pt_endpoint c = {{4, {10, 0, 0, 1}}, 1000}, s = {{4, {10, 0, 0, 2}}, 80};
+    for (int it = 0; it < 20000; it++) {
+        pt_field f[FIELDS];
+        size_t n = (size_t)g_rand_int_range(r, 0, FIELDS + 1);
+        for (size_t k = 0; k < n; k++)
+            f[k] = random_field(r, names[g_rand_int_range(r, 0, NAMES)], bytes[k], items[k]);
+        pt_event ev = {.kind = "k", .ts = {1700000000, 5000}, .fields = f, .n_fields = n};
+        pt_envelope slow = {.proto = "p", .flow_id = "C1", .client = &c, .server = &s};
+        pt_envelope checked = slow, literal = slow;
+        checked.names_checked = true;
+        literal.names_checked = literal.names_literal = true;
+        g_string_truncate(want, 0);
+        pt_sink_json_render(want, &slow, &ev);
+        for (int mode = 0; mode < 2; mode++) {
+            g_string_truncate(got, 0);
+            pt_sink_json_render(got, mode ? &literal : &checked, &ev);
+            if (strcmp(got->str, want->str) != 0) {
+                CU_FAIL("fast path differs");
+                fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
+                it = 20000;
+                break;
+            }
+        }
+    }
+    g_string_free(want, TRUE);
+    g_string_free(got, TRUE);
+    g_rand_free(r);
+}
+
 /* Byte-wise references of the scans and of JSON escaping. */
 static size_t ref_plain(const uint8_t *p, size_t n)
 {
@@ -285,7 +454,7 @@ static size_t ref_plain(const uint8_t *p, size_t n)
 static void test_scans(void)
 {
     GRand *r = g_rand_new_with_seed(7);
-    uint8_t b[40];
+    uint8_t b[72]; /* past four 16-byte steps, every tail length */
     GString *out = g_string_new(NULL);
     for (int it = 0; it < 200000; it++) {
         size_t n = (size_t)g_rand_int_range(r, 0, (gint32)sizeof b + 1);
@@ -326,6 +495,8 @@ int main(void)
     CU_add_test(s, "host: name rewritten in place", test_host_name_rewritten);
     CU_add_test(s, "host: name limits", test_host_name_limits);
     CU_add_test(s, "host: more names than cache slots", test_host_name_many);
+    CU_add_test(s, "host: remembered event shapes", test_host_shapes);
+    CU_add_test(s, "json: fast paths equal the general path", test_json_fast_paths);
     CU_add_test(s, "json: envelope of reused flow storage", test_json_envelope_reused);
     CU_add_test(s, "json: timestamps", test_json_ts);
     CU_add_test(s, "json: doubles", test_json_double);
