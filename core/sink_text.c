@@ -143,29 +143,50 @@ static void put_fields(pt_text *t, const pt_envelope *env, const pt_event *ev)
     }
 }
 
+/* Texts of recent endpoints, per thread: interleaved connections alternate between a few
+ * client ports, which a single remembered endpoint would miss every time. */
+#define TEXT_ENDPOINT_SLOTS 64 /* a power of two */
+static _Thread_local pt_endpoint_cache endpoint_cache[TEXT_ENDPOINT_SLOTS];
+
+static void put_endpoint(GString *out, const pt_endpoint *e)
+{
+    size_t h = 0;
+    if (e) {
+        const uint8_t *b = e->addr.bytes;
+        h = (size_t)e->port * 31u + b[15] + b[3] * 7u + b[12] * 13u;
+    }
+    pt_escape_endpoint(out, e, &endpoint_cache[h & (TEXT_ENDPOINT_SLOTS - 1)]);
+}
+
+/* Turn line breaks a formatter wrote into spaces: one event per line. */
+static void unbreak(char *p, char *end)
+{
+    static const char breaks[] = {'\n', '\r'};
+    for (size_t k = 0; k < sizeof breaks; k++)
+        for (char *q = p; (q = memchr(q, breaks[k], (size_t)(end - q))) != NULL;)
+            *q++ = ' ';
+}
+
 void pt_sink_text_render(pt_text *t, const pt_envelope *env, const pt_event *ev)
 {
     GString *out = t->buf;
-    static _Thread_local pt_endpoint_cache cc, sc;
     if (t->color)
         g_string_append(out, COLOR_DIM);
     put_time(out, &ev->ts);
     if (t->color)
         g_string_append(out, COLOR_OFF);
     g_string_append_c(out, ' ');
-    pt_escape_endpoint(out, env->client, &cc);
+    put_endpoint(out, env->client);
     pt_buf_append_lit(out, " -> ");
-    pt_escape_endpoint(out, env->server, &sc);
+    put_endpoint(out, env->server);
     g_string_append_c(out, ' ');
     size_t before = out->len;
     if (env->format_text)
         env->format_text(env->format_ctx, ev, t);
     if (!env->format_text || out->len == before)
         put_fields(t, env, ev);
-    /* A formatter must not end the line or break it in two: keep one event per line. */
-    for (size_t i = before; i < out->len; i++)
-        if (out->str[i] == '\n' || out->str[i] == '\r')
-            out->str[i] = ' ';
+    /* A formatter must not end the line or break it in two. */
+    unbreak(out->str + before, out->str + out->len);
     g_string_append_c(out, '\n');
 }
 

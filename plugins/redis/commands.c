@@ -317,11 +317,15 @@ const pt_rcmd *pt_rcmd_find(const uint8_t *name, size_t len)
     return NULL;
 }
 
+/* The length first (one load), then the bytes. */
 bool pt_rcmd_is(const pt_rcmd *c, const uint8_t *name, size_t len)
 {
-    size_t common = 0;
-    return c && cmp_prefix(name, len, c->name, &common) == 0 && common == len &&
-           c->name[len] == '\0';
+    if (!c || rcmd_len[c - commands] != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (upper(name[i]) != (uint8_t)c->name[i])
+            return false;
+    return true;
 }
 
 bool pt_rcmd_is_prefix(const uint8_t *name, size_t len)

@@ -32,7 +32,8 @@ typedef enum pt_rcmd_key {
 } pt_rcmd_key;
 
 typedef struct pt_rcmd {
-    const char *name; /* upper case */
+    /* upper case, NUL-padded: a fixed-size array so that a name is copied without its length */
+    char name[PT_RCMD_NAME_MAX + 8];
     uint32_t flags;
     pt_rcmd_key key;
 } pt_rcmd;

@@ -115,6 +115,10 @@ static void *redis_stream_open(void *plugin_state, pt_stream *s)
     uint32_t depth = cfg->limits.max_depth + 1;
     st->req = pt_resp_new(PT_RESP_MODE_REQUEST, &cfg->limits, &rd_request_handler, st);
     st->rep = pt_resp_new(PT_RESP_MODE_REPLY, &cfg->limits, &rd_reply_handler, st);
+    if (st->req)
+        pt_resp_on_command(st->req, rd_request_command);
+    if (st->rep)
+        pt_resp_on_scalar(st->rep, rd_reply_scalar);
     st->reply.render = malloc(cfg->max_reply_bytes);
     st->reply.ridx = calloc(depth, sizeof(*st->reply.ridx));
     st->reply.rtype = calloc(depth, sizeof(*st->reply.rtype));
@@ -130,19 +134,6 @@ static void *redis_stream_open(void *plugin_state, pt_stream *s)
         return NULL;
     }
     return st;
-}
-
-rd_cmd *rd_fifo_head(rd_stream *st)
-{
-    return st->count ? &st->ring[st->head] : NULL;
-}
-
-void rd_fifo_pop(rd_stream *st)
-{
-    if (!st->count)
-        return;
-    st->head = (st->head + 1) % st->cap;
-    st->count--;
 }
 
 /* Grow the ring (at most to max_pending + 1 slots) keeping the FIFO order; slot buffers move
@@ -164,7 +155,7 @@ static bool fifo_grow(rd_stream *st)
     return true;
 }
 
-rd_cmd *rd_build_slot(rd_stream *st)
+rd_cmd *rd_build_slot_slow(rd_stream *st)
 {
     const rd_config *cfg = st->cfg;
     if (st->count >= cfg->max_pending) {
@@ -177,13 +168,8 @@ rd_cmd *rd_build_slot(rd_stream *st)
         rd_emit_unanswered(st, rd_fifo_head(st), "max_pending", st->ts);
         rd_fifo_pop(st);
     }
-    rd_cmd *c = &st->ring[(st->head + st->count) % st->cap];
-    /* clear the per-command fields only: the slot's buffers are reused as they are */
-    memset(c, 0, offsetof(rd_cmd, mem));
-    c->name[0] = '\0';
-    c->key_index = -1;
-    c->numkeys_at = -1;
-    c->name_words = 1;
+    rd_cmd *c = rd_fifo_tail(st);
+    rd_slot_clear(c);
     if (!c->mem) {
         size_t spans = (size_t)cfg->max_args * sizeof(pt_span);
         c->mem = malloc(spans + (size_t)cfg->max_args * cfg->max_arg_bytes);
@@ -193,52 +179,37 @@ rd_cmd *rd_build_slot(rd_stream *st)
     return c;
 }
 
-/* The `reply_type` value, a span of a constant (no strlen per event). */
+/* The `reply_type` value, a span of a constant (no strlen per event), looked up by type
+ * byte. */
 #define TYPE_NAME(s) PT_SPAN(s, sizeof(s) - 1)
+#define TYPE_ENTRY(s)                                                                              \
+    {                                                                                              \
+        (const uint8_t *)(s), sizeof(s) - 1, sizeof(s) - 1                                         \
+    }
+static const pt_span type_names[128] = {
+    [PT_RESP_SIMPLE] = TYPE_ENTRY("simple"),     [PT_RESP_ERROR] = TYPE_ENTRY("error"),
+    [PT_RESP_INTEGER] = TYPE_ENTRY("integer"),   [PT_RESP_BULK] = TYPE_ENTRY("bulk"),
+    [PT_RESP_ARRAY] = TYPE_ENTRY("array"),       [PT_RESP_NULL] = TYPE_ENTRY("null"),
+    [PT_RESP_BOOLEAN] = TYPE_ENTRY("boolean"),   [PT_RESP_DOUBLE] = TYPE_ENTRY("double"),
+    [PT_RESP_BIGNUM] = TYPE_ENTRY("big_number"), [PT_RESP_BLOB_ERROR] = TYPE_ENTRY("blob_error"),
+    [PT_RESP_VERBATIM] = TYPE_ENTRY("verbatim"), [PT_RESP_MAP] = TYPE_ENTRY("map"),
+    [PT_RESP_SET] = TYPE_ENTRY("set"),           [PT_RESP_ATTRIBUTE] = TYPE_ENTRY("attribute"),
+    [PT_RESP_PUSH] = TYPE_ENTRY("push"),
+};
+
 static pt_span reply_type_name(const rd_reply *r)
 {
     if (r->null)
         return TYPE_NAME("null");
-    switch (r->type) {
-    case PT_RESP_SIMPLE:
-        return TYPE_NAME("simple");
-    case PT_RESP_ERROR:
-        return TYPE_NAME("error");
-    case PT_RESP_INTEGER:
-        return TYPE_NAME("integer");
-    case PT_RESP_BULK:
-        return TYPE_NAME("bulk");
-    case PT_RESP_ARRAY:
-        return TYPE_NAME("array");
-    case PT_RESP_NULL:
-        return TYPE_NAME("null");
-    case PT_RESP_BOOLEAN:
-        return TYPE_NAME("boolean");
-    case PT_RESP_DOUBLE:
-        return TYPE_NAME("double");
-    case PT_RESP_BIGNUM:
-        return TYPE_NAME("big_number");
-    case PT_RESP_BLOB_ERROR:
-        return TYPE_NAME("blob_error");
-    case PT_RESP_VERBATIM:
-        return TYPE_NAME("verbatim");
-    case PT_RESP_MAP:
-        return TYPE_NAME("map");
-    case PT_RESP_SET:
-        return TYPE_NAME("set");
-    case PT_RESP_ATTRIBUTE:
-        return TYPE_NAME("attribute");
-    case PT_RESP_PUSH:
-        return TYPE_NAME("push");
-    }
+    if ((unsigned)r->type < 128 && type_names[r->type].ptr)
+        return type_names[r->type];
     return TYPE_NAME("unknown");
 }
 
-/* The `reply` field: a zero-copy span for a scalar, the bounded rendering for an aggregate. */
-static pt_field reply_field(const rd_reply *r, uint64_t reply_bytes)
+/* The `reply` field: a zero-copy span for a scalar, the bounded rendering for an aggregate
+ * (null for a null reply). */
+static pt_span reply_span(const rd_reply *r, uint64_t reply_bytes)
 {
-    if (r->null)
-        return PT_F_NULL("reply");
     if (r->scalar.ptr || r->render_len == 0) {
         switch (r->type) {
         case PT_RESP_ARRAY:
@@ -247,13 +218,20 @@ static pt_field reply_field(const rd_reply *r, uint64_t reply_bytes)
         case PT_RESP_PUSH:
             break;
         default:
-            return PT_F_STR("reply", r->scalar);
+            return r->scalar;
         }
     }
     pt_span v = {r->render, r->render_len, r->render_len};
     if (r->render_full)
         v.full_len = reply_bytes > v.len ? reply_bytes : v.len + 1;
-    return PT_F_STR("reply", v);
+    return v;
+}
+
+static pt_field reply_field(const rd_reply *r, uint64_t reply_bytes)
+{
+    if (r->null)
+        return PT_F_NULL("reply");
+    return PT_F_STR("reply", reply_span(r, reply_bytes));
 }
 
 static const pt_span *cmd_key(const rd_cmd *c)
@@ -262,8 +240,6 @@ static const pt_span *cmd_key(const rd_cmd *c)
         return NULL;
     return &c->args[c->key_index];
 }
-
-#define N_CMD_FIELDS 16
 
 /* The fields describing a command, shared by `command` and `unanswered`. */
 static size_t cmd_fields(const rd_stream *st, const rd_cmd *c, pt_field *f)
@@ -291,30 +267,80 @@ static size_t cmd_fields(const rd_stream *st, const rd_cmd *c, pt_field *f)
     return n;
 }
 
+/* Layout bits of a `command` event: which of its optional fields it has. */
+enum {
+    EV_BUILT = 1u << 0,
+    EV_KEY = 1u << 1,
+    EV_INLINE = 1u << 2,
+    EV_BLOCKING = 1u << 3,
+    EV_MULTI = 1u << 4,
+    EV_RESP = 1u << 5,
+    EV_REPLY = 1u << 6,
+    EV_REPLY_NULL = 1u << 7
+};
+
+/* Emit a `command` event. Its fields are kept in the stream (st->ev): while the next event
+ * has the same layout (same optional fields, so the same names and types at the same places),
+ * only the values are written, which is most of the cost of building the fields anew. */
 void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply_bytes,
                      const pt_time *reply_ts)
 {
-    pt_field f[N_CMD_FIELDS];
-    size_t n = cmd_fields(st, c, f);
-    if (r) {
-        f[n++] = reply_field(r, reply_bytes);
-        f[n++] = PT_F_STR("reply_type", reply_type_name(r));
-        /* always present on a paired command: `select(.error)` needs no default */
-        f[n++] = PT_F_BOOL("error", r->error);
-        f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
-        f[n++] = PT_F_INT("latency_us", pt_time_diff_us(reply_ts, &c->ts));
+    pt_field *f = st->ev;
+    const pt_span *key = cmd_key(c);
+    uint32_t layout = EV_BUILT | (key ? EV_KEY : 0) | (c->is_inline ? EV_INLINE : 0) |
+                      (c->blocking ? EV_BLOCKING : 0) | (c->in_multi ? EV_MULTI : 0) |
+                      (st->resp != 2 ? EV_RESP : 0) | (r ? EV_REPLY : 0) |
+                      (r && r->null ? EV_REPLY_NULL : 0);
+    size_t n = 0;
+    if (layout == st->ev_layout) {
+        f[n++].v.str = PT_SPAN(c->name, c->name_len);
+        f[n].v.list.items = c->args;
+        f[n].v.list.count = c->n_args;
+        f[n++].v.list.total = c->argc - c->name_words;
+        f[n++].v.u = c->arg_bytes;
+        if (key)
+            f[n++].v.str = *key;
+        f[n++].v.u = c->seq;
+        f[n++].v.u = c->wire_bytes;
+        /* inline, blocking, multi: constant true when present */
+        n += (size_t)c->is_inline + (size_t)c->blocking + (size_t)c->in_multi;
+        if (st->resp != 2)
+            f[n++].v.u = (uint64_t)st->resp;
+        if (r) {
+            if (r->null)
+                n++; /* null */
+            else
+                f[n++].v.str = reply_span(r, reply_bytes);
+            f[n++].v.str = reply_type_name(r);
+            f[n++].v.b = r->error;
+            f[n++].v.u = reply_bytes;
+            f[n++].v.i = pt_time_diff_us(reply_ts, &c->ts);
+        } else {
+            n += 4; /* null reply, "none", 0 bytes, null latency */
+        }
     } else {
-        f[n++] = PT_F_NULL("reply");
-        f[n++] = PT_F_STR("reply_type", TYPE_NAME("none"));
-        f[n++] = PT_F_UINT("reply_bytes", 0);
-        f[n++] = PT_F_NULL("latency_us");
+        n = cmd_fields(st, c, f);
+        if (r) {
+            f[n++] = reply_field(r, reply_bytes);
+            f[n++] = PT_F_STR("reply_type", reply_type_name(r));
+            /* always present on a paired command: `select(.error)` needs no default */
+            f[n++] = PT_F_BOOL("error", r->error);
+            f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
+            f[n++] = PT_F_INT("latency_us", pt_time_diff_us(reply_ts, &c->ts));
+        } else {
+            f[n++] = PT_F_NULL("reply");
+            f[n++] = PT_F_STR("reply_type", TYPE_NAME("none"));
+            f[n++] = PT_F_UINT("reply_bytes", 0);
+            f[n++] = PT_F_NULL("latency_us");
+        }
+        st->ev_layout = layout;
     }
     st->cfg->host->emit(st->s, "command", &c->ts, f, n);
 }
 
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts)
 {
-    pt_field f[N_CMD_FIELDS];
+    pt_field f[RD_CMD_FIELDS];
     size_t n = 0;
     f[n++] = PT_F_STR("side", PT_SPAN("command", 7));
     f[n++] = PT_F_STR("reason", PT_SPAN(reason, strlen(reason)));
@@ -367,14 +393,11 @@ void rd_emit_push(rd_stream *st, const char *kind, uint64_t reply_bytes)
     st->cfg->host->emit(st->s, "push", st->ts, f, n);
 }
 
-/* A command was read completely: apply what it changes client-side (MULTI, CLIENT REPLY),
- * then queue it for its reply, or report it at once when no reply will come. */
-void rd_command_complete(rd_stream *st, rd_cmd *c, uint64_t wire_bytes, bool is_inline)
+/* rd_command_complete() for a session command (MULTI, EXEC, CLIENT REPLY...) or while CLIENT
+ * REPLY is OFF or SKIP: apply what it changes client-side, then queue it for its reply, or
+ * report it at once when no reply will come. */
+void rd_command_complete_session(rd_stream *st, rd_cmd *c)
 {
-    c->wire_bytes = wire_bytes;
-    c->is_inline = is_inline;
-    c->ts = *st->ts;
-    c->seq = ++st->next_seq;
     bool session = c->info && (c->info->flags & PT_RCMD_SESSION);
     bool is_exec = session && (!strcmp(c->name, "EXEC") || !strcmp(c->name, "DISCARD"));
     c->in_multi = st->in_multi && !is_exec;

@@ -4,7 +4,9 @@
 #define PT_REDIS_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <pcaptrace/plugin.h>
 
@@ -26,6 +28,8 @@
 #define RD_KIND_MAX 16
 /* Elements of a push or subscription message kept for its event (kind, channel, ...). */
 #define RD_PUSH_KEEP 4
+/* Most fields of a `command` or `unanswered` event. */
+#define RD_CMD_FIELDS 16
 
 /* Plugin-wide configuration, from the options. */
 typedef struct rd_config {
@@ -44,26 +48,28 @@ typedef enum rd_expect {
     RD_EXPECT_NONE       /* CLIENT REPLY OFF/SKIP: no reply will come */
 } rd_expect;
 
-/* One command, from its first byte until its reply (or until it is given up). */
+/* One command, from its first byte until its reply (or until it is given up). The fields
+ * before `mem` are per command (rd_build_slot clears them), ordered without padding so that
+ * the clearing is a few wide stores. */
 typedef struct rd_cmd {
     uint64_t seq;
     pt_time ts;          /* capture time of the packet that completed it */
     uint64_t argc;       /* words on the wire, name included */
     uint64_t arg_bytes;  /* bytes of the arguments after the command word(s) */
     uint64_t wire_bytes; /* the whole request on the wire */
-    uint32_t name_len;
     const pt_rcmd *info; /* NULL for unknown commands */
-    bool is_inline, blocking, in_multi;
-    int64_t key_index; /* index in args of the first key, -1 if none */
+    int64_t key_index;   /* index in args of the first key, -1 if none */
     int64_t numkeys_at;
-    bool after_streams;   /* XREAD: the STREAMS keyword was seen; the next arg is the key */
+    uint64_t words;     /* words read so far */
+    uint64_t arg_index; /* arguments (after the command words) read so far */
+    size_t buf_used;
+    uint32_t name_len;
     uint32_t redact_next; /* HELLO ... AUTH user pass */
-    uint64_t words;       /* words read so far */
-    uint64_t arg_index;   /* arguments (after the command words) read so far */
     uint32_t name_words;  /* 1, or 2 with a subcommand */
     rd_expect expect;
     uint32_t n_args; /* args kept */
-    size_t buf_used;
+    bool is_inline, blocking, in_multi;
+    bool after_streams; /* XREAD: the STREAMS keyword was seen; the next arg is the key */
     /* Kept when the slot is reused (rd_build_slot clears only what is above `mem`): */
     void *mem;              /* one allocation per slot, kept for the stream's life: */
     pt_span *args;          /* max_args spans into buf */
@@ -107,7 +113,11 @@ typedef struct rd_stream {
     uint64_t next_seq;
 
     rd_reply reply;
+    /* the fields of the last `command` event, reused while the next has the same layout */
+    pt_field ev[RD_CMD_FIELDS];
+    uint32_t ev_layout;       /* which optional fields ev holds (0: none built yet) */
     const pt_rcmd *last_info; /* the last command looked up */
+    size_t last_len;          /* the length of its name */
 
     /* session */
     int resp;       /* 2 or 3 */
@@ -132,18 +142,88 @@ typedef struct rd_stream {
 
 /* request.c: the client side. */
 extern const pt_resp_handler rd_request_handler;
+/* The request parser's batch callback (pt_resp_on_command): one whole command at once. */
+void rd_request_command(void *ctx, const pt_span *argv, size_t argc, const pt_resp_msg *m);
 /* reply.c: the server side. */
 extern const pt_resp_handler rd_reply_handler;
+/* The reply parser's callback for whole scalar replies (pt_resp_on_scalar). */
+void rd_reply_scalar(void *ctx, const pt_resp_item *it, const pt_resp_msg *m);
 void rd_reply_clear(rd_reply *r);
 
 /* redis.c: events and the FIFO. */
-rd_cmd *rd_fifo_head(rd_stream *st);
-void rd_fifo_pop(rd_stream *st);
+/* The oldest command waiting for its reply, or NULL. */
+static inline rd_cmd *rd_fifo_head(rd_stream *st)
+{
+    return st->count ? &st->ring[st->head] : NULL;
+}
+
+/* The slot after the waiting commands: the command being read (head < cap and count < cap,
+ * so no division). */
+static inline rd_cmd *rd_fifo_tail(rd_stream *st)
+{
+    uint32_t i = st->head + st->count;
+    return &st->ring[i >= st->cap ? i - st->cap : i];
+}
+
+/* It got its reply (or was given up). */
+static inline void rd_fifo_pop(rd_stream *st)
+{
+    if (!st->count)
+        return;
+    st->head = st->head + 1 == st->cap ? 0 : st->head + 1;
+    st->count--;
+}
 void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply_bytes,
                      const pt_time *reply_ts);
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts);
-void rd_command_complete(rd_stream *st, rd_cmd *c, uint64_t wire_bytes, bool is_inline);
-rd_cmd *rd_build_slot(rd_stream *st);
+void rd_command_complete_session(rd_stream *st, rd_cmd *c);
+
+/* A command was read completely: note when, number it, and queue it for its reply. Session
+ * commands and CLIENT REPLY OFF/SKIP take rd_command_complete_session(). */
+static inline void rd_command_complete(rd_stream *st, rd_cmd *c, uint64_t wire_bytes,
+                                       bool is_inline)
+{
+    c->wire_bytes = wire_bytes;
+    c->is_inline = is_inline;
+    c->ts = *st->ts;
+    c->seq = ++st->next_seq;
+    if ((c->info && (c->info->flags & PT_RCMD_SESSION)) || st->reply_mode != 0) {
+        rd_command_complete_session(st, c);
+        return;
+    }
+    c->in_multi = st->in_multi;
+    st->count++;
+}
+/* Clear a slot's per-command fields: its buffers are reused as they are. In two halves, which
+ * the compiler writes as a few vector stores (one memset of the whole becomes a `rep stos`,
+ * slow to start). */
+static inline void rd_slot_clear(rd_cmd *c)
+{
+    _Static_assert(offsetof(rd_cmd, mem) > 64 && offsetof(rd_cmd, mem) <= 128,
+                   "rd_cmd: per-command fields no longer in two halves");
+    memset(c, 0, 64);
+    memset((char *)c + 64, 0, offsetof(rd_cmd, mem) - 64);
+    c->name[0] = '\0';
+    c->key_index = -1;
+    c->numkeys_at = -1;
+    c->name_words = 1;
+}
+
+/* rd_build_slot() when the FIFO is full or must grow, or the slot has no buffers yet. */
+rd_cmd *rd_build_slot_slow(rd_stream *st);
+
+/* The slot of the command about to be read (after the waiting ones), cleared; the oldest
+ * waiting command is given up (`unanswered`, max_pending) when max_pending are waiting. */
+static inline rd_cmd *rd_build_slot(rd_stream *st)
+{
+    if (st->count >= st->cfg->max_pending || st->count + 1 > st->cap)
+        return rd_build_slot_slow(st);
+    rd_cmd *c = rd_fifo_tail(st);
+    if (!c->mem)
+        return rd_build_slot_slow(st);
+    rd_slot_clear(c);
+    return c;
+}
 void rd_emit_push(rd_stream *st, const char *kind, uint64_t reply_bytes);
 void rd_emit_orphan(rd_stream *st, uint64_t reply_bytes);
 /* Whether span s equals the upper-case C string `word`, ignoring case. */

@@ -283,46 +283,98 @@ static bool looks_like_monitor_line(const rd_reply *r)
            r->scalar.ptr[0] <= '9' && memchr(r->scalar.ptr, '[', r->scalar.len);
 }
 
-static void rep_done(void *ctx, const pt_resp_msg *m)
+/* A push, a pub/sub message or confirmation, or a MONITOR line: reported (or absorbed) here,
+ * and then not paired with the command waiting. Returns false for a reply to pair. Only
+ * arrays, pushes and, after MONITOR, simple strings can be one. */
+static bool rep_unpaired(rd_stream *st, const rd_reply *r, const rd_cmd *head, uint64_t bytes)
+{
+    if (r->type == PT_RESP_PUSH || r->type == PT_RESP_ARRAY) {
+        char k[RD_KIND_MAX];
+        bool has_kind = push_kind(r, k);
+        bool sub_context = st->channels + st->patterns + st->shard_channels > 0 ||
+                           st->absorb_left != 0 ||
+                           (head && head->info && (head->info->flags & PT_RCMD_SUBSCRIBE));
+        if (r->type == PT_RESP_PUSH ||
+            (has_kind && st->resp == 2 && sub_context && (r->count == 3 || r->count == 4))) {
+            if (has_kind && is_sub_kind(k))
+                on_confirmation(st, k, bytes);
+            else if (r->type == PT_RESP_PUSH || is_message_kind(k))
+                rd_emit_push(st, has_kind ? k : "push", bytes);
+            else
+                return false;
+            return true;
+        }
+    }
+    if (st->monitor && looks_like_monitor_line(r)) {
+        rd_emit_push(st, "monitor", bytes);
+        return true;
+    }
+    return false;
+}
+
+/* rd_reply_clear() for the next reply: of the kept elements, only those this reply set
+ * (depth-1 elements below r->elem) are cleared, the others are clear already. */
+static void reply_reuse(rd_reply *r)
+{
+    size_t used = r->elem < RD_PUSH_KEEP ? (size_t)r->elem : RD_PUSH_KEEP;
+    for (size_t i = 0; i < used; i++) {
+        r->kept[i] = PT_SPAN(NULL, 0);
+        r->kept_null[i] = true;
+    }
+    r->started = false;
+    r->null = r->error = false;
+    r->scalar = PT_SPAN(NULL, 0);
+    r->attr_depth = 0;
+    r->elem = 0;
+    r->count = 0;
+    r->render_len = 0;
+    r->render_full = false;
+    r->last_int = -1;
+}
+
+/* A reply is complete: pair it (or report it as a push or an orphan). Inlined into
+ * rd_reply_scalar, the usual way here. */
+static inline __attribute__((always_inline)) void rep_done(void *ctx, const pt_resp_msg *m)
 {
     rd_stream *st = ctx;
     rd_reply *r = &st->reply;
     st->rep_tentative = false;
-    if (!r->started) {
-        rd_reply_clear(r);
+    if (r->started) {
+        rd_cmd *head = rd_fifo_head(st);
+        bool maybe_unpaired = r->type == PT_RESP_PUSH || r->type == PT_RESP_ARRAY || st->monitor;
+        if (!(maybe_unpaired && rep_unpaired(st, r, head, m->wire_bytes))) {
+            if (head) {
+                if (head->info && (head->info->flags & PT_RCMD_SESSION))
+                    session_update(st, head, r);
+                rd_emit_command(st, head, r, m->wire_bytes, st->ts);
+                rd_fifo_pop(st);
+            } else {
+                rd_emit_orphan(st, m->wire_bytes);
+            }
+        }
+    }
+    reply_reuse(r);
+}
+
+/* A whole top-level scalar reply from the parser's fast path (pt_resp_on_scalar): what
+ * rep_value and rep_done do for it, without the generic checks when, as usual, no reply is in
+ * progress (the reply state is clear). */
+void rd_reply_scalar(void *ctx, const pt_resp_item *it, const pt_resp_msg *m)
+{
+    rd_stream *st = ctx;
+    rd_reply *r = &st->reply;
+    if (r->started || r->attr_depth || it->type == PT_RESP_VERBATIM) {
+        rep_value(ctx, it);
+        rep_done(ctx, m);
         return;
     }
-    char k[RD_KIND_MAX];
-    bool has_kind = (r->type == PT_RESP_PUSH || r->type == PT_RESP_ARRAY) && push_kind(r, k);
-    rd_cmd *head = rd_fifo_head(st);
-    bool sub_context = st->channels + st->patterns + st->shard_channels > 0 ||
-                       st->absorb_left != 0 ||
-                       (head && head->info && (head->info->flags & PT_RCMD_SUBSCRIBE));
-    if (r->type == PT_RESP_PUSH ||
-        (has_kind && st->resp == 2 && sub_context && (r->count == 3 || r->count == 4))) {
-        if (has_kind && is_sub_kind(k))
-            on_confirmation(st, k, m->wire_bytes);
-        else if (r->type == PT_RESP_PUSH || is_message_kind(k))
-            rd_emit_push(st, has_kind ? k : "push", m->wire_bytes);
-        else
-            goto paired;
-        rd_reply_clear(r);
-        return;
-    }
-    if (st->monitor && looks_like_monitor_line(r)) {
-        rd_emit_push(st, "monitor", m->wire_bytes);
-        rd_reply_clear(r);
-        return;
-    }
-paired:
-    if (head) {
-        session_update(st, head, r);
-        rd_emit_command(st, head, r, m->wire_bytes, st->ts);
-        rd_fifo_pop(st);
-    } else {
-        rd_emit_orphan(st, m->wire_bytes);
-    }
-    rd_reply_clear(r);
+    r->started = true;
+    r->type = it->type;
+    r->null = it->null;
+    r->error = it->type == PT_RESP_ERROR || it->type == PT_RESP_BLOB_ERROR;
+    r->count = (uint64_t)it->count;
+    r->scalar = it->value;
+    rep_done(ctx, m);
 }
 
 const pt_resp_handler rd_reply_handler = {

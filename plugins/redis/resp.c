@@ -34,6 +34,8 @@ struct pt_resp_parser {
     pt_resp_mode mode;
     pt_resp_limits lim;
     pt_resp_handler h;
+    pt_resp_command_fn command; /* optional batch callback for whole requests */
+    pt_resp_scalar_fn scalar;   /* optional callback for whole top-level scalar replies */
     void *ctx;
 
     enum resp_state state;
@@ -138,6 +140,16 @@ void pt_resp_free(pt_resp_parser *p)
     free(p->line);
     free(p->scratch);
     free(p);
+}
+
+void pt_resp_on_command(pt_resp_parser *p, pt_resp_command_fn fn)
+{
+    p->command = fn;
+}
+
+void pt_resp_on_scalar(pt_resp_parser *p, pt_resp_scalar_fn fn)
+{
+    p->scalar = fn;
 }
 
 void pt_resp_reset(pt_resp_parser *p)
@@ -647,49 +659,186 @@ static size_t header_here(const uint8_t *d, size_t len, int64_t *out)
     return i + 2;
 }
 
-/* Fast path for requests: a whole "*<n>\r\n" + n x "$<len>\r\n<bytes>\r\n" command that lies in
- * this chunk is checked (its arguments noted) and then reported, without the byte-wise states.
- * Returns false (nothing consumed, nothing reported) when it is not wholly here, breaks a
- * limit or is malformed: the states then read it and report any error at its byte. At most
- * RESP_FAST_ARGS arguments, so a failed attempt costs little. p->pos is at the '*'. */
+/* An unsigned "<digits>\r\n" length wholly in [s, end): returns the byte after its LF and
+ * the number, or NULL when it is not wholly there, is empty, signed or longer than
+ * RESP_MAX_LEN_DIGITS (the byte-wise states then read it and report any error at its byte).
+ * The one- and two-digit lengths of the usual commands and replies are read without the loop. */
+static inline const uint8_t *len_here(const uint8_t *s, const uint8_t *end, uint64_t *out)
+{
+    if (end - s >= 4) {
+        unsigned d0 = (unsigned)s[0] - '0';
+        if (d0 < 10) {
+            if (s[1] == '\r') {
+                if (s[2] != '\n')
+                    return NULL;
+                *out = d0;
+                return s + 3;
+            }
+            unsigned d1 = (unsigned)s[1] - '0';
+            if (d1 < 10 && s[2] == '\r' && s[3] == '\n') {
+                *out = d0 * 10 + d1;
+                return s + 4;
+            }
+        }
+    }
+    const uint8_t *start = s;
+    uint64_t v = 0;
+    while (s < end && (unsigned)*s - '0' < 10) {
+        if (s - start == RESP_MAX_LEN_DIGITS)
+            return NULL;
+        v = v * 10 + (uint64_t)(*s - '0');
+        s++;
+    }
+    if (s == start || end - s < 2 || s[0] != '\r' || s[1] != '\n')
+        return NULL;
+    *out = v;
+    return s + 2;
+}
+
+/* A "$<digits>\r\n" bulk header wholly in [q, end), as len_here() reads it: the byte after its
+ * LF and the length, or NULL. The usual one- and two-digit lengths are read first, with the
+ * bounds checked once. */
+static inline const uint8_t *bulk_len_here(const uint8_t *q, const uint8_t *end, uint64_t *m)
+{
+    if (end - q >= 5 && q[0] == '$') {
+        unsigned d0 = (unsigned)q[1] - '0', d1 = (unsigned)q[2] - '0';
+        if (d0 < 10) {
+            if (q[2] == '\r' && q[3] == '\n') {
+                *m = d0;
+                return q + 4;
+            }
+            if (d1 < 10 && q[3] == '\r' && q[4] == '\n') {
+                *m = d0 * 10 + d1;
+                return q + 5;
+            }
+        }
+    }
+    if (q >= end || *q != '$')
+        return NULL;
+    return len_here(q + 1, end, m);
+}
+
+/* Whether a CRLF is at p (two readable bytes): one 16-bit comparison. */
+static inline bool crlf_at(const uint8_t *p)
+{
+    return memcmp(p, "\r\n", 2) == 0;
+}
+
+/* The first CR in [s, end), or end. Reply lines are short ("OK"): a plain loop over the first
+ * bytes, memchr() past them. */
+static inline const uint8_t *find_cr(const uint8_t *s, const uint8_t *end)
+{
+    const uint8_t *stop = end - s > 16 ? s + 16 : end;
+    for (; s < stop; s++)
+        if (*s == '\r')
+            return s;
+    if (s == end)
+        return end;
+    const uint8_t *cr = memchr(s, '\r', (size_t)(end - s));
+    return cr ? cr : end;
+}
+
+/* Fast path for requests: each whole "*<n>\r\n" + n x "$<len>\r\n<bytes>\r\n" command that lies
+ * in this chunk, one after the other, is checked and then reported (through the batch
+ * callback when set, else as the value/end/done calls the states would make) without the
+ * byte-wise states. It stops, with nothing consumed of that command, at one that is not wholly
+ * here, breaks a limit or is malformed: the states then read it and report any error at its
+ * byte. At most RESP_FAST_ARGS arguments, so a failed attempt costs little. p->pos is at a '*'
+ * at the top level, no message in progress. Returns whether it consumed a command. */
 static bool request_here(pt_resp_parser *p)
 {
-    const uint8_t *d = p->data;
-    size_t len = p->len, i = p->pos + 1;
-    int64_t n;
-    size_t used = header_here(d + i, len - i, &n);
-    if (!used || n <= 0 || n > RESP_FAST_ARGS || (uint64_t)n + 1 > p->lim.max_elements)
-        return false;
-    i += used;
+    const uint8_t *const data = p->data, *const end = data + p->len;
+    const uint8_t *s = data + p->pos;
     pt_span arg[RESP_FAST_ARGS];
-    for (int64_t k = 0; k < n; k++) {
-        int64_t m;
-        if (i >= len || d[i] != '$' || !(used = header_here(d + i + 1, len - i - 1, &m)) || m < 0 ||
-            (uint64_t)m > p->lim.max_bulk)
-            return false;
-        i += 1 + used;
-        if ((uint64_t)(len - i) < (uint64_t)m + 2 || d[i + (size_t)m] != '\r' ||
-            d[i + (size_t)m + 1] != '\n')
-            return false;
-        arg[k] = PT_SPAN(d + i, (size_t)m);
-        i += (size_t)m + 2;
+    bool any = false;
+    do {
+        uint64_t n, m;
+        const uint8_t *q = len_here(s + 1, end, &n);
+        if (!q || n == 0 || n > RESP_FAST_ARGS || n + 1 > p->lim.max_elements)
+            break;
+        size_t k = 0;
+        for (; k < n; k++) {
+            if (!(q = bulk_len_here(q, end, &m)) || m > p->lim.max_bulk ||
+                (uint64_t)(end - q) < m + 2 || !crlf_at(q + m))
+                break;
+            arg[k] = PT_SPAN(q, (size_t)m);
+            q += m + 2;
+        }
+        if (k < n)
+            break;
+        pt_resp_msg msg = {(uint64_t)(q - s), false};
+        p->pos = (size_t)(q - data);
+        if (p->command) {
+            p->command(p->ctx, arg, (size_t)n, &msg);
+        } else {
+            pt_resp_item head = {.type = PT_RESP_ARRAY, .depth = 0, .count = (int64_t)n};
+            p->h.value(p->ctx, &head);
+            for (k = 0; k < n; k++) {
+                pt_resp_item it = {.type = PT_RESP_BULK, .depth = 1, .value = arg[k]};
+                p->h.value(p->ctx, &it);
+            }
+            if (p->h.end)
+                p->h.end(p->ctx, &head);
+            if (p->h.done)
+                p->h.done(p->ctx, &msg);
+        }
+        s = q;
+        any = true;
+    } while (s < end && *s == '*');
+    return any;
+}
+
+/* Fast path for replies: each top-level simple string, error, integer or bulk string
+ * ("+OK\r\n", ":1\r\n", "$3\r\nfoo\r\n") that lies wholly in this chunk, one after the other, is
+ * reported (through the scalar callback when set, else value then done) without the byte-wise
+ * states. It stops, with nothing consumed of that value, at any other type, at a value not
+ * wholly here, at a line with a lone CR, and at a malformed or limit-breaking value: the
+ * states then read it and report any error at its byte. p->pos is at the top level, no
+ * message in progress. Returns whether it consumed a reply. */
+static bool reply_here(pt_resp_parser *p)
+{
+    const uint8_t *const data = p->data, *const end = data + p->len;
+    const uint8_t *s = data + p->pos;
+    bool any = false;
+    if (p->lim.max_elements == 0)
+        return false;
+    while (s < end) {
+        uint8_t t = *s;
+        const uint8_t *v = s + 1, *q;
+        uint64_t n;
+        if (t == '+' || t == '-' || t == ':') {
+            /* "+OK\r\n", the most common reply of all, without the scan */
+            q = t == '+' && end - v >= 4 && memcmp(v, "OK\r\n", 4) == 0 ? v + 2 : find_cr(v, end);
+            if (end - q < 2 || q[1] != '\n')
+                break;
+            n = (uint64_t)(q - v);
+            if (n > p->lim.max_bulk ||
+                (t == ':' && (n > RESP_MAX_INT_LEN || !is_digits(v, (size_t)n, true))))
+                break;
+            q += 2;
+        } else if (t == '$') {
+            if (!(q = len_here(v, end, &n)) || n > p->lim.max_bulk || (uint64_t)(end - q) < n + 2 ||
+                !crlf_at(q + n))
+                break;
+            v = q;
+            q += n + 2;
+        } else {
+            break;
+        }
+        pt_resp_item it = {.type = (pt_resp_type)t, .depth = 0, .value = PT_SPAN(v, (size_t)n)};
+        pt_resp_msg msg = {(uint64_t)(q - s), false};
+        p->pos = (size_t)(q - data);
+        if (p->scalar) {
+            p->scalar(p->ctx, &it, &msg);
+        } else {
+            p->h.value(p->ctx, &it);
+            if (p->h.done)
+                p->h.done(p->ctx, &msg);
+        }
+        s = q;
+        any = true;
     }
-    pt_resp_item head = {.type = PT_RESP_ARRAY, .depth = 0, .count = n};
-    p->h.value(p->ctx, &head);
-    for (int64_t k = 0; k < n; k++) {
-        pt_resp_item it = {.type = PT_RESP_BULK, .depth = 1, .value = arg[k]};
-        p->h.value(p->ctx, &it);
-    }
-    if (p->h.end)
-        p->h.end(p->ctx, &head);
-    pt_resp_msg m = {i - p->msg_start, false};
-    p->pos = i;
-    p->in_msg = false;
-    p->msg_before = 0;
-    p->msg_values = 0;
-    if (p->h.done)
-        p->h.done(p->ctx, &m);
-    return true;
+    return any;
 }
 
 /* Type byte state: start a value (or, for requests at the top level, an inline command). */
@@ -697,6 +846,9 @@ static int step_type(pt_resp_parser *p)
 {
     uint8_t c = p->data[p->pos];
     if (p->depth == 0 && !p->in_msg) {
+        /* whole messages in this chunk first */
+        if (p->mode == PT_RESP_MODE_REQUEST ? c == '*' && request_here(p) : reply_here(p))
+            return PT_OK;
         p->in_msg = true;
         p->msg_start = p->pos;
         p->msg_before = 0;
@@ -712,8 +864,6 @@ static int step_type(pt_resp_parser *p)
         }
         if (p->depth > 0 && c != '$')
             return fail(p, "expected '$' in a request");
-        if (p->depth == 0 && request_here(p))
-            return PT_OK;
     }
     p->cur = (pt_resp_type)c;
     p->pos++;

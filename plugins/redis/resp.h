@@ -85,6 +85,14 @@ typedef struct pt_resp_handler {
     void (*done)(void *ctx, const pt_resp_msg *m);
 } pt_resp_handler;
 
+/* Optional batch callback of a request parser: a whole "*<n>" array of n bulk strings that
+ * lies in the chunk being fed is reported in one call, argv[0..argc) being its strings (spans
+ * of the chunk), instead of the value (header), n x value (depth 1), end and done calls it
+ * stands for. Commands read otherwise (split across chunks, inline) still come through those
+ * calls. */
+typedef void (*pt_resp_command_fn)(void *ctx, const pt_span *argv, size_t argc,
+                                   const pt_resp_msg *m);
+
 typedef struct pt_resp_parser pt_resp_parser;
 
 /* Fill *l with the defaults. */
@@ -94,6 +102,17 @@ void pt_resp_limits_default(pt_resp_limits *l);
 pt_resp_parser *pt_resp_new(pt_resp_mode mode, const pt_resp_limits *limits,
                             const pt_resp_handler *handler, void *ctx);
 void pt_resp_free(pt_resp_parser *p);
+
+/* Set (or, with NULL, clear) the batch callback of a request parser (see pt_resp_command_fn). */
+void pt_resp_on_command(pt_resp_parser *p, pt_resp_command_fn fn);
+
+/* Optional callback of a reply parser: a top-level simple string, error, integer or bulk
+ * string that lies in the chunk being fed is reported in one call (the item, then the
+ * message) instead of the value and done calls it stands for. */
+typedef void (*pt_resp_scalar_fn)(void *ctx, const pt_resp_item *it, const pt_resp_msg *m);
+
+/* Set (or, with NULL, clear) that callback. */
+void pt_resp_on_scalar(pt_resp_parser *p, pt_resp_scalar_fn fn);
 
 /* Parse `len` bytes. Returns PT_OK when all were consumed (a value may be in progress), or
  * PT_ERROR on a protocol violation or a limit; the parser then stays in error until reset. */
