@@ -326,73 +326,43 @@ void pt_escape_text(GString *out, const uint8_t *p, size_t n, bool quoted)
 }
 
 /* Two decimal digits per step: "00" to "99". */
-static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
-                                     "25262728293031323334353637383940414243444546474849"
-                                     "50515253545556575859606162636465666768697071727374"
-                                     "75767778798081828384858687888990919293949596979899";
+const char pt_escape_digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                        "25262728293031323334353637383940414243444546474849"
+                                        "50515253545556575859606162636465666768697071727374"
+                                        "75767778798081828384858687888990919293949596979899";
+
+/* Exactly four digits of v (below 10000) at buf. */
+static inline void put4(char *buf, uint32_t v)
+{
+    memcpy(buf, pt_escape_digit_pairs + (v / 100) * 2, 2);
+    memcpy(buf + 2, pt_escape_digit_pairs + (v % 100) * 2, 2);
+}
 
 size_t pt_escape_u64_to(char *buf, uint64_t v)
 {
-    static const uint64_t pow10[20] = {
-        UINT64_C(1),
-        UINT64_C(10),
-        UINT64_C(100),
-        UINT64_C(1000),
-        UINT64_C(10000),
-        UINT64_C(100000),
-        UINT64_C(1000000),
-        UINT64_C(10000000),
-        UINT64_C(100000000),
-        UINT64_C(1000000000),
-        UINT64_C(10000000000),
-        UINT64_C(100000000000),
-        UINT64_C(1000000000000),
-        UINT64_C(10000000000000),
-        UINT64_C(100000000000000),
-        UINT64_C(1000000000000000),
-        UINT64_C(10000000000000000),
-        UINT64_C(100000000000000000),
-        UINT64_C(1000000000000000000),
-        UINT64_C(10000000000000000000),
-    };
-    /* Most numbers in events are small (sequence numbers, sizes, latencies). */
-    if (v < 10) {
-        buf[0] = (char)('0' + v);
-        return 1;
+    /* Most numbers in events are small (sequence numbers, sizes, latencies): up to eight
+     * digits in 32-bit steps of four. */
+    if (v < 10000)
+        return pt_escape_u16_to(buf, (uint32_t)v);
+    if (v < 100000000) {
+        uint32_t hi = (uint32_t)v / 10000, lo = (uint32_t)v % 10000;
+        size_t n = pt_escape_u16_to(buf, hi);
+        put4(buf + n, lo);
+        return n + 4;
     }
-    if (v < 100) {
-        buf[0] = digit_pairs[v * 2];
-        buf[1] = digit_pairs[v * 2 + 1];
-        return 2;
+    /* Then eight digits at a time from the right. */
+    char tmp[24];
+    size_t i = sizeof tmp;
+    while (v >= 100000000) {
+        uint32_t low = (uint32_t)(v % 100000000);
+        v /= 100000000;
+        i -= 8;
+        put4(tmp + i, low / 10000);
+        put4(tmp + i + 4, low % 10000);
     }
-    if (v < 10000) {
-        unsigned hi = (unsigned)v / 100, lo = (unsigned)v % 100;
-        size_t n = 0;
-        if (hi >= 10)
-            buf[n++] = digit_pairs[hi * 2];
-        buf[n++] = digit_pairs[hi * 2 + 1];
-        buf[n++] = digit_pairs[lo * 2];
-        buf[n++] = digit_pairs[lo * 2 + 1];
-        return n;
-    }
-    /* Count the digits first, then write them backwards in place, two at a time. */
-    size_t len = 1;
-    while (len < 20 && v >= pow10[len])
-        len++;
-    size_t i = len;
-    while (v >= 100) {
-        unsigned d = (unsigned)(v % 100) * 2;
-        v /= 100;
-        buf[--i] = digit_pairs[d + 1];
-        buf[--i] = digit_pairs[d];
-    }
-    if (v >= 10) {
-        buf[--i] = digit_pairs[v * 2 + 1];
-        buf[--i] = digit_pairs[v * 2];
-    } else {
-        buf[--i] = (char)('0' + v);
-    }
-    return len;
+    size_t head = pt_escape_u64_to(buf, v);
+    memcpy(buf + head, tmp + i, sizeof tmp - i);
+    return head + sizeof tmp - i;
 }
 
 void pt_escape_digits(GString *out, uint32_t v, int width)

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include <glib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "pcaptrace/types.h"
 
@@ -66,6 +69,98 @@ static inline void pt_buf_commit(GString *out, size_t n)
  * byte-wise. */
 size_t pt_escape_json_plain(const uint8_t *p, size_t n);
 
+/* Non-zero when any of the eight bytes of x must be escaped in a JSON string (not 0x20..0x7f,
+ * or '"' or '\\'): word-at-a-time tests from Bit Twiddling Hacks, exact for "any". */
+static inline uint64_t pt_escape_json_special8(uint64_t x)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return (x & highs) | ((x - ones * 0x20) & ~x & highs) | ((q - ones) & ~q & highs) |
+           ((b - ones) & ~b & highs);
+}
+
+#ifdef __SSE2__
+/* Non-zero when any of the sixteen bytes of v must be escaped in a JSON string (signed
+ * compare: bytes from 0x80 count as below 0x20). */
+static inline int pt_escape_json_special_m128(__m128i v)
+{
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                            _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return _mm_movemask_epi8(bad);
+}
+#endif
+
+/* Non-zero when any byte of the sixteen in a and b must be escaped in a JSON string: one
+ * SSE2 test, else two word tests. */
+static inline int pt_escape_json_special16(uint64_t a, uint64_t b)
+{
+#ifdef __SSE2__
+    return pt_escape_json_special_m128(_mm_set_epi64x((long long)b, (long long)a));
+#else
+    return (pt_escape_json_special8(a) | pt_escape_json_special8(b)) != 0;
+#endif
+}
+
+/* pt_escape_json_copy_plain() for n <= 16: the first and last word (or half word, or the
+ * first, middle and last byte) cover the span; tested together, then stored. */
+static inline char *pt_escape_json_copy_short(char *w, const uint8_t *p, size_t n)
+{
+    const uint64_t pad = UINT64_C(0x2020202020202020); /* spaces: plain */
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        if (pt_escape_json_special16(a, b))
+            return NULL;
+        memcpy(w, &a, 8);
+        memcpy(w + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        if (pt_escape_json_special16((uint64_t)a | (uint64_t)b << 32, pad))
+            return NULL;
+        memcpy(w, &a, 4);
+        memcpy(w + n - 4, &b, 4);
+    } else if (n) {
+        uint64_t x = pad << 24 | p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+        if (pt_escape_json_special16(x, pad))
+            return NULL;
+        w[0] = (char)p[0];
+        w[n / 2] = (char)p[n / 2];
+        w[n - 1] = (char)p[n - 1];
+    }
+    return w + n;
+}
+
+/* Copy p[0..n) to w when all of it can stand in a JSON string as it is, and return the end;
+ * NULL otherwise (what was written at w then is garbage). Tested and moved inline, never
+ * reading outside p[0..n): short spans by words, longer ones by 16-byte blocks, the last
+ * block overlapping the one before. */
+static inline char *pt_escape_json_copy_plain(char *w, const uint8_t *p, size_t n)
+{
+    if (n <= 16)
+        return pt_escape_json_copy_short(w, p, n);
+#ifdef __SSE2__
+    for (size_t i = 0; i + 16 < n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        if (pt_escape_json_special_m128(a))
+            return NULL;
+        _mm_storeu_si128((__m128i *)(void *)(w + i), a);
+    }
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+    if (pt_escape_json_special_m128(b))
+        return NULL;
+    _mm_storeu_si128((__m128i *)(void *)(w + n - 16), b);
+#else
+    if (pt_escape_json_plain(p, n) != n)
+        return NULL;
+    memcpy(w, p, n);
+#endif
+    return w + n;
+}
+
 /* A cached text form of the last endpoint printed (sinks print the same ones over and over). */
 typedef struct pt_endpoint_cache {
     pt_endpoint ep;
@@ -95,6 +190,35 @@ static inline void pt_escape_i64(GString *out, int64_t v)
     n += pt_escape_u64_to(w + n, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
     pt_buf_commit(out, n);
 }
+/* "00" to "99": two decimal digits per step. */
+extern const char pt_escape_digit_pairs[201];
+
+/* 1 to 4 digits of v (below 10000) at buf, without leading zeros; returns how many. */
+static inline size_t pt_escape_u16_to(char *buf, uint32_t v)
+{
+    if (v < 10) {
+        buf[0] = (char)('0' + v);
+        return 1;
+    }
+    if (v < 100) {
+        memcpy(buf, pt_escape_digit_pairs + v * 2, 2);
+        return 2;
+    }
+    uint32_t hi = v / 100, lo = v % 100;
+    size_t n = hi >= 10;
+    memcpy(buf, pt_escape_digit_pairs + hi * 2 + 1 - n, 1 + n);
+    memcpy(buf + 1 + n, pt_escape_digit_pairs + lo * 2, 2);
+    return 3 + n;
+}
+
+/* pt_escape_u64_to() with the small values (most numbers in events) inline. */
+static inline size_t pt_escape_u64_to_inline(char *buf, uint64_t v)
+{
+    if (v < 10000)
+        return pt_escape_u16_to(buf, (uint32_t)v);
+    return pt_escape_u64_to(buf, v);
+}
+
 /* Exactly `width` digits (at most 9), zero-padded: the microseconds of a timestamp. */
 void pt_escape_digits(GString *out, uint32_t v, int width);
 

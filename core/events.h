@@ -31,6 +31,11 @@ typedef struct pt_envelope {
     /* Also every name is a string literal (read-only memory, checked by the host): its text
      * never changes at that address, so sinks may cache what they derive from it by address. */
     bool names_literal;
+    /* Non-zero (only with names_literal): the id the host gave this event's shape, its kind
+     * and field name pointers in order. Events with the same id have the same kind and names
+     * at the same addresses; an id is never given to another shape. Sinks may keep what they
+     * derive from the names per shape id. 0: no shape id. */
+    uint64_t shape_id;
 } pt_envelope;
 
 /* Deliver one event to every sink. Fields are only read during the call.

@@ -152,15 +152,18 @@ static unsigned name_verdict(const char *s)
 
 /* Event shapes already checked: the kind and field name pointers of an event whose names
  * were all valid string literals. A plugin emits a handful of shapes over and over, so most
- * events need one pointer comparison per field instead of a name lookup each. Direct
- * mapped by kind and field count. */
+ * events need one pointer comparison per field (in the same pass as the value checks)
+ * instead of a name lookup each. Direct mapped by kind and field count. Each fill gets a new
+ * id, which the sinks receive to key what they derive from the names (pt_envelope.shape_id). */
 typedef struct shape_slot {
     const char *kind;
     size_t n;
+    uint64_t id; /* handed to the sinks (pt_envelope.shape_id); new on every refill */
     const char *names[PT_HOST_SHAPE_FIELDS];
 } shape_slot;
 
 static shape_slot shape_cache[PT_HOST_SHAPE_SLOTS];
+static uint64_t last_shape_id;
 G_STATIC_ASSERT((PT_HOST_SHAPE_SLOTS & (PT_HOST_SHAPE_SLOTS - 1)) == 0);
 
 static shape_slot *shape_home(const char *kind, size_t n)
@@ -169,23 +172,48 @@ static shape_slot *shape_home(const char *kind, size_t n)
     return &shape_cache[(a ^ (a >> 5) ^ (a >> 12) ^ n) & (PT_HOST_SHAPE_SLOTS - 1)];
 }
 
-/* Whether kind and the n field names are those of a remembered shape (kind non-NULL). */
-static bool shape_known(const char *kind, const pt_field *f, size_t n)
+/* Why a field value is malformed (a NULL span that claims bytes, an unknown type), or NULL.
+ * Asked for every field of every event, remembered shape or not: the common types take one
+ * or two compares. */
+static inline const char *check_value(const pt_field *f)
+{
+    unsigned t = (unsigned)f->type;
+    if (t <= PT_FIELD_BYTES)
+        return f->v.str.ptr || !f->v.str.len ? NULL : "NULL span with a length";
+    if (t != PT_FIELD_STR_LIST)
+        return t <= PT_FIELD_NULL ? NULL : "unknown field type";
+    if (f->v.list.count && !f->v.list.items)
+        return "NULL list items";
+    for (size_t k = 0; k < f->v.list.count; k++)
+        if (!f->v.list.items[k].ptr && f->v.list.items[k].len)
+            return "NULL span with a length in a list";
+    return NULL;
+}
+
+/* The id of the remembered shape that kind and the n field names are (kind non-NULL), or 0.
+ * The values are checked in the same pass: *values_ok tells whether all of them are fine. */
+static uint64_t shape_known(const char *kind, const pt_field *f, size_t n, bool *values_ok)
 {
     if (n > PT_HOST_SHAPE_FIELDS)
-        return false;
+        return 0;
     const shape_slot *e = shape_home(kind, n);
     if (e->kind != kind || e->n != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
+        return 0;
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
         if (f[i].name != e->names[i])
-            return false;
-    return true;
+            return 0;
+        ok &= check_value(&f[i]) == NULL;
+    }
+    *values_ok = ok;
+    return e->id;
 }
 
 /* Whether every field name is valid; remembers the shape when the kind and all names are
- * string literals (kind already checked), and says so in *literal. */
-static bool field_names_ok(const char *kind, const pt_field *f, size_t n, bool *literal)
+ * string literals (kind already checked), says so in *literal and puts the shape's new id in
+ * *shape (0 when not remembered). */
+static bool field_names_ok(const char *kind, const pt_field *f, size_t n, bool *literal,
+                           uint64_t *shape)
 {
     unsigned all = name_verdict(kind);
     for (size_t i = 0; i < n; i++) {
@@ -199,23 +227,23 @@ static bool field_names_ok(const char *kind, const pt_field *f, size_t n, bool *
         shape_slot *e = shape_home(kind, n);
         e->kind = kind;
         e->n = n;
+        e->id = ++last_shape_id;
         for (size_t i = 0; i < n; i++)
             e->names[i] = f[i].name;
+        *shape = e->id;
     }
     return true;
 }
 
-static bool valid_span(const pt_span *s)
-{
-    return s->ptr || s->len == 0;
-}
-
 /* Why an event is malformed, or NULL when it is fine; *literal tells whether the kind and
- * every field name are string literals. */
+ * every field name are string literals, *shape is the id of its remembered shape (or 0). */
 static const char *check_event(const char *kind, const pt_time *ts, const pt_field *fields,
-                               size_t n, bool *literal)
+                               size_t n, bool *literal, uint64_t *shape)
 {
-    bool known = kind && n <= limits.max_fields && (fields || !n) && shape_known(kind, fields, n);
+    bool values_ok = false;
+    uint64_t known = kind && n <= limits.max_fields && (fields || !n)
+                         ? shape_known(kind, fields, n, &values_ok)
+                         : 0;
     if (!known && !(name_verdict(kind) & NAME_KIND_OK))
         return "event kind is not [a-z0-9_]+";
     if (!ts)
@@ -226,33 +254,16 @@ static const char *check_event(const char *kind, const pt_time *ts, const pt_fie
         return "too many fields";
     if (n && !fields)
         return "NULL fields";
-    *literal = known;
-    if (!known && !field_names_ok(kind, fields, n, literal))
+    *shape = known;
+    *literal = known != 0;
+    if (!known && !field_names_ok(kind, fields, n, literal, shape))
         return "bad field name";
+    if (known && values_ok)
+        return NULL;
     for (size_t i = 0; i < n; i++) {
-        const pt_field *f = &fields[i];
-        switch (f->type) {
-        case PT_FIELD_STR:
-        case PT_FIELD_BYTES:
-            if (!valid_span(&f->v.str))
-                return "NULL span with a length";
-            break;
-        case PT_FIELD_STR_LIST:
-            if (f->v.list.count && !f->v.list.items)
-                return "NULL list items";
-            for (size_t k = 0; k < f->v.list.count; k++)
-                if (!valid_span(&f->v.list.items[k]))
-                    return "NULL span with a length in a list";
-            break;
-        case PT_FIELD_INT:
-        case PT_FIELD_UINT:
-        case PT_FIELD_DOUBLE:
-        case PT_FIELD_BOOL:
-        case PT_FIELD_NULL:
-            break;
-        default:
-            return "unknown field type";
-        }
+        const char *why = check_value(&fields[i]);
+        if (why)
+            return why;
     }
     return NULL;
 }
@@ -265,8 +276,9 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
     if (!s || !s->plugin)
         return;
     bool literal = false;
-    const char *why =
-        s->closed ? "emit after stream_close" : check_event(kind, ts, fields, n_fields, &literal);
+    uint64_t shape = 0;
+    const char *why = s->closed ? "emit after stream_close"
+                                : check_event(kind, ts, fields, n_fields, &literal, &shape);
     if (why) {
         bad_events++;
         s->plugin->misbehaved++;
@@ -283,6 +295,7 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
         .format_ctx = s->plugin->state,
         .names_checked = true,
         .names_literal = literal,
+        .shape_id = shape,
     };
     pt_event ev = {.kind = kind, .ts = *ts, .fields = fields, .n_fields = n_fields};
     s->plugin->events++;

@@ -41,6 +41,10 @@ typedef struct env_slot {
     char head[2 * PT_JSON_ENV_NAME_MAX + 48]; /* ,"flow":"F","proto":"P","event":" */
     char tail[2 * PT_ENDPOINT_STRLEN + 32];   /* ","client":"C","server":"S" */
 } env_slot;
+/* head and tail are copied in 16-byte blocks: their longest texts, rounded up, fit. */
+G_STATIC_ASSERT((9 + 2 * PT_JSON_ENV_NAME_MAX + 22 + 15) / 16 * 16 <=
+                2 * PT_JSON_ENV_NAME_MAX + 48);
+G_STATIC_ASSERT((25 + 2 * PT_ENDPOINT_STRLEN + 15) / 16 * 16 <= 2 * PT_ENDPOINT_STRLEN + 32);
 
 static _Thread_local env_slot env_cache[PT_JSON_ENV_CACHE_SLOTS];
 G_STATIC_ASSERT((PT_JSON_ENV_CACHE_SLOTS & (PT_JSON_ENV_CACHE_SLOTS - 1)) == 0);
@@ -50,7 +54,7 @@ typedef struct ts_cache {
     int64_t sec;
     bool valid;
     uint8_t len;
-    char text[24];
+    char text[32]; /* read in 16-byte blocks: at most 21 bytes are used */
 } ts_cache;
 static _Thread_local ts_cache ts_last;
 
@@ -139,38 +143,55 @@ static void put_full_len(GString *out, const pt_field *f)
     }
 }
 
-/* Epoch seconds with 6 decimals; the seconds text is kept while it does not change. */
-static void put_ts(GString *out, const pt_time *ts)
+/* Copy n bytes in 16-byte blocks, one or two moves for the short texts of the envelope:
+ * src has n rounded up to 16 readable bytes, w as much room. */
+static inline char *copy_blocks(char *w, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16)
+        memcpy(w + i, src + i, 16);
+    return w + n;
+}
+
+/* Six digits of microseconds at w, two per step. */
+static inline char *put_usec(char *w, uint32_t usec)
+{
+    uint32_t hi = usec / 10000u, rest = usec % 10000u;
+    memcpy(w, pt_escape_digit_pairs + 2 * hi, 2);
+    memcpy(w + 2, pt_escape_digit_pairs + 2 * (rest / 100u), 2);
+    memcpy(w + 4, pt_escape_digit_pairs + 2 * (rest % 100u), 2);
+    return w + 6;
+}
+
+/* Remember the "seconds." text of sec in ts_last. */
+static void ts_fill(int64_t sec)
+{
+    size_t n = 0;
+    if (sec < 0)
+        ts_last.text[n++] = '-';
+    n += pt_escape_u64_to(ts_last.text + n, sec < 0 ? (uint64_t)0 - (uint64_t)sec : (uint64_t)sec);
+    ts_last.text[n++] = '.';
+    ts_last.len = (uint8_t)n;
+    ts_last.sec = sec;
+    ts_last.valid = true;
+}
+
+/* Epoch seconds with 6 decimals at w (room for JSON_TS_ROOM bytes); the seconds text is kept
+ * while it does not change. */
+#define JSON_TS_ROOM 48
+static char *put_ts_to(char *w, const pt_time *ts)
 {
     int64_t sec = ts->sec;
     uint32_t usec = (ts->nsec % 1000000000u) / 1000u;
     if (sec < 0 && usec > 0) {
         /* -2.5 s is sec=-3, nsec=0.5e9: print the magnitude. */
-        g_string_append_c(out, '-');
-        pt_escape_u64(out, (uint64_t)(-(sec + 1)));
-        usec = 1000000u - usec;
-        g_string_append_c(out, '.');
-        pt_escape_digits(out, usec, 6);
-        return;
+        *w++ = '-';
+        w += pt_escape_u64_to(w, (uint64_t)(-(sec + 1)));
+        *w++ = '.';
+        return put_usec(w, 1000000u - usec);
     }
-    if (!ts_last.valid || ts_last.sec != sec) {
-        size_t n = 0;
-        if (sec < 0)
-            ts_last.text[n++] = '-';
-        n += pt_escape_u64_to(ts_last.text + n,
-                              sec < 0 ? (uint64_t)0 - (uint64_t)sec : (uint64_t)sec);
-        ts_last.text[n++] = '.';
-        ts_last.len = (uint8_t)n;
-        ts_last.sec = sec;
-        ts_last.valid = true;
-    }
-    char *w = pt_buf_reserve(out, ts_last.len + 6u);
-    memcpy(w, ts_last.text, ts_last.len);
-    for (int i = ts_last.len + 5; i >= ts_last.len; i--) {
-        w[i] = (char)('0' + usec % 10);
-        usec /= 10;
-    }
-    pt_buf_commit(out, ts_last.len + 6u);
+    if (!ts_last.valid || ts_last.sec != sec)
+        ts_fill(sec);
+    return put_usec(copy_blocks(w, ts_last.text, ts_last.len), usec);
 }
 
 static void put_list(GString *out, const pt_field *f)
@@ -338,31 +359,34 @@ static bool env_fill(env_slot *e, const char *flow, const char *proto, const pt_
     return true;
 }
 
-/* The envelope after ts, from the per-stream cache when possible. */
-static void put_envelope(GString *out, const pt_envelope *env, const pt_event *ev)
+/* The envelope cache slot of env's stream, filled on a miss; NULL when it cannot be cached. */
+static env_slot *env_slot_for(const pt_envelope *env)
 {
     const char *flow = env->flow_id ? env->flow_id : "";
     const char *proto = env->proto ? env->proto : "";
-    const char *kind = ev->kind ? ev->kind : "";
     uintptr_t a = (uintptr_t)flow;
-    env_slot *e = &env_cache[(a ^ (a >> 6) ^ (a >> 12)) & (PT_JSON_ENV_CACHE_SLOTS - 1)];
+    env_slot *e = &env_cache[(size_t)((a * UINT64_C(0x9e3779b97f4a7c15)) >> 32) &
+                             (PT_JSON_ENV_CACHE_SLOTS - 1)];
     bool hit = e->flow_ptr == flow && same_text(e->flow, flow) && same_text(e->proto, proto) &&
                endpoint_same(&e->client, e->has_client, env->client) &&
                endpoint_same(&e->server, e->has_server, env->server);
-    if (hit || env_fill(e, flow, proto, env)) {
+    return hit || env_fill(e, flow, proto, env) ? e : NULL;
+}
+
+/* The envelope after ts when the kind needs escaping or the envelope is not cached (e NULL). */
+static void put_envelope_slow(GString *out, const pt_envelope *env, const env_slot *e,
+                              const char *kind)
+{
+    if (e) {
         pt_buf_append(out, e->head, e->head_len);
-        size_t kn = strlen(kind);
-        if (env->names_checked || pt_escape_json_plain((const uint8_t *)kind, kn) == kn)
-            pt_buf_append(out, kind, kn);
-        else
-            pt_escape_json(out, (const uint8_t *)kind, kn);
+        pt_escape_json(out, (const uint8_t *)kind, strlen(kind));
         pt_buf_append(out, e->tail, e->tail_len);
         return;
     }
     pt_buf_append_lit(out, ",\"flow\":");
-    put_str(out, flow);
+    put_str(out, env->flow_id ? env->flow_id : "");
     pt_buf_append_lit(out, ",\"proto\":");
-    put_str(out, proto);
+    put_str(out, env->proto ? env->proto : "");
     pt_buf_append_lit(out, ",\"event\":");
     put_str(out, kind);
     pt_buf_append_lit(out, ",\"client\":\"");
@@ -372,44 +396,67 @@ static void put_envelope(GString *out, const pt_envelope *env, const pt_event *e
     g_string_append_c(out, '"');
 }
 
-/* The fast path: a field with a checked name whose value needs no escaping, base64 or
- * companion key (the usual case) is written straight into room reserved once. */
-#define JSON_FAST_NAME_MAX 64 /* the host checks names to [a-z0-9_]{1,64} */
-
-/* ,"name": at w; NULL when the name is longer than JSON_FAST_NAME_MAX. */
-static inline char *fast_key(char *w, const char *name)
+/* The envelope after ts, from the per-stream cache when possible, in one reservation. The
+ * kind is kn bytes; `padded`: it can be read in 16-byte blocks (and needs no escaping). */
+static void put_envelope(GString *out, const pt_envelope *env, const char *kind, size_t kn,
+                         bool padded)
 {
-    size_t n = strlen(name);
+    env_slot *e = env_slot_for(env);
+    if (!e ||
+        !(padded || env->names_checked || pt_escape_json_plain((const uint8_t *)kind, kn) == kn)) {
+        put_envelope_slow(out, env, e, kind);
+        return;
+    }
+    char *start = pt_buf_reserve(out, sizeof e->head + kn + 16 + sizeof e->tail);
+    char *w = copy_blocks(start, e->head, e->head_len);
+    if (padded) {
+        w = copy_blocks(w, kind, kn);
+    } else {
+        memcpy(w, kind, kn);
+        w += kn;
+    }
+    w = copy_blocks(w, e->tail, e->tail_len);
+    pt_buf_commit(out, (size_t)(w - start));
+}
+
+/* The fast path: a field with a checked name whose value needs no escaping, base64 or
+ * companion key (the usual case) is written straight into the buffer, one pass per field. */
+#define JSON_FAST_NAME_MAX 64                       /* the host checks names to [a-z0-9_]{1,64} */
+#define JSON_KEY_MAX       (JSON_FAST_NAME_MAX + 4) /* ,"name": */
+#define JSON_KEY_COPY      32 /* keys up to this long are copied with one fixed move */
+
+/* ,"name": at w (room for JSON_KEY_MAX bytes); returns its length, 0 when the name is longer
+ * than JSON_FAST_NAME_MAX. */
+static inline size_t fast_key(char *w, const char *name)
+{
+    size_t n = strnlen(name, JSON_FAST_NAME_MAX + 1);
     if (n > JSON_FAST_NAME_MAX)
-        return NULL;
+        return 0;
     w[0] = ',';
     w[1] = '"';
     memcpy(w + 2, name, n);
     w[2 + n] = '"';
     w[3 + n] = ':';
-    return w + n + 4;
+    return n + 4;
 }
 
 /* The ,"name": texts of string-literal names, keyed by address (per thread: the render runs
- * on the capture thread): one fixed-size copy per key instead of strlen and memcpy. */
+ * on the capture thread), for literal names without a shape id. */
 #define PT_JSON_KEY_CACHE_SLOTS 256 /* a power of two */
-#define JSON_KEY_COPY           32  /* keys up to this long are copied with one fixed move */
 #define JSON_KEY_PROBES         4   /* slots looked at for a name */
 typedef struct key_slot {
     const char *name;
     uint8_t len;
-    char text[JSON_FAST_NAME_MAX + 4 + JSON_KEY_COPY];
+    char text[JSON_KEY_MAX + JSON_KEY_COPY];
 } key_slot;
 static _Thread_local key_slot key_cache[PT_JSON_KEY_CACHE_SLOTS];
 G_STATIC_ASSERT((PT_JSON_KEY_CACHE_SLOTS & (PT_JSON_KEY_CACHE_SLOTS - 1)) == 0);
 
-/* fast_key() for a name the envelope says is a string literal. Writes up to
- * JSON_FAST_NAME_MAX + 4 bytes at w (and may scribble up to JSON_KEY_COPY of them). */
-static inline char *literal_key(char *w, const char *name)
+/* The cached key of a name the envelope says is a string literal; NULL when it is too long. */
+static const key_slot *literal_key(const char *name)
 {
     /* Fibonacci hashing (literals sit a few bytes apart, so mix all address bits), then a
-     * few linear probes before the home slot is reused: names that collide do not evict each
-     * other event after event. */
+     * few linear probes before the home slot is reused. */
     uint64_t h = (uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15);
     size_t home = (size_t)(h >> 32) & (PT_JSON_KEY_CACHE_SLOTS - 1);
     key_slot *k = &key_cache[home];
@@ -418,148 +465,251 @@ static inline char *literal_key(char *w, const char *name)
     if (k->name != name) {
         if (k->name)
             k = &key_cache[home];
-        char *end = fast_key(k->text, name);
-        if (!end)
+        k->name = NULL;
+        size_t len = fast_key(k->text, name);
+        if (!len)
             return NULL;
         k->name = name;
-        k->len = (uint8_t)(end - k->text);
+        k->len = (uint8_t)len;
     }
-    if (k->len <= JSON_KEY_COPY)
-        memcpy(w, k->text, JSON_KEY_COPY);
+    return k;
+}
+
+/* Per-shape plans (per thread): the key texts of every field of an event shape the host
+ * remembered (pt_envelope.shape_id), packed, so that the fields of such an event are keyed
+ * by index, without a lookup per name. Direct mapped by the id; ids are never reused. */
+#define PT_JSON_PLAN_SLOTS 64   /* shapes remembered (a power of two) */
+#define JSON_PLAN_FIELDS   32   /* most fields of a planned shape */
+#define JSON_PLAN_KEY_ROOM 1024 /* most key text of a planned shape (kept small: per thread) */
+typedef struct json_plan {
+    uint64_t shape_id; /* 0: empty */
+    uint8_t kind_len;
+    char kind[JSON_FAST_NAME_MAX + 16]; /* read in 16-byte blocks */
+    uint16_t off[JSON_PLAN_FIELDS];
+    uint8_t len[JSON_PLAN_FIELDS];
+    char keys[JSON_PLAN_KEY_ROOM + JSON_KEY_COPY]; /* spare bytes at the end for fixed moves */
+} json_plan;
+static _Thread_local json_plan plans[PT_JSON_PLAN_SLOTS];
+G_STATIC_ASSERT((PT_JSON_PLAN_SLOTS & (PT_JSON_PLAN_SLOTS - 1)) == 0);
+
+/* Fill p with the keys of ev's fields; false (p left empty) when a name cannot be planned
+ * or the keys do not fit. */
+static bool plan_fill(json_plan *p, uint64_t id, const pt_event *ev)
+{
+    p->shape_id = 0;
+    size_t kn = ev->kind ? strnlen(ev->kind, JSON_FAST_NAME_MAX + 1) : 0;
+    if (ev->n_fields > JSON_PLAN_FIELDS || kn > JSON_FAST_NAME_MAX)
+        return false;
+    memcpy(p->kind, ev->kind ? ev->kind : "", kn);
+    p->kind_len = (uint8_t)kn;
+    size_t at = 0;
+    for (size_t i = 0; i < ev->n_fields; i++) {
+        const char *name = ev->fields[i].name;
+        size_t len =
+            name && at + JSON_KEY_MAX <= JSON_PLAN_KEY_ROOM ? fast_key(p->keys + at, name) : 0;
+        if (!len)
+            return false;
+        p->off[i] = (uint16_t)at;
+        p->len[i] = (uint8_t)len;
+        at += len;
+    }
+    p->shape_id = id;
+    return true;
+}
+
+/* The plan of the event's shape, or NULL when it has none. */
+static const json_plan *plan_for(const pt_envelope *env, const pt_event *ev)
+{
+    if (!env->shape_id || !env->names_checked)
+        return NULL;
+    json_plan *p = &plans[env->shape_id & (PT_JSON_PLAN_SLOTS - 1)];
+    if (p->shape_id == env->shape_id || plan_fill(p, env->shape_id, ev))
+        return p;
+    return NULL;
+}
+
+/* Where the fast path writes: w is the end of what was written past out->len and not yet
+ * committed, lim the end of out's room (one byte of it is kept for the NUL). */
+typedef struct json_cursor {
+    GString *out;
+    char *w, *lim;
+} json_cursor;
+
+static inline json_cursor cursor_open(GString *out)
+{
+    return (json_cursor){out, out->str + out->len, out->str + out->allocated_len};
+}
+
+/* Commit what was written at the cursor. */
+static inline void cursor_close(json_cursor *c)
+{
+    pt_buf_commit(c->out, (size_t)(c->w - (c->out->str + c->out->len)));
+}
+
+/* Grow out so that need more bytes fit at the cursor (what was written is committed first). */
+static __attribute__((noinline)) void cursor_grow(json_cursor *c, size_t need)
+{
+    cursor_close(c);
+    pt_buf_reserve(c->out, need);
+    *c = cursor_open(c->out);
+}
+
+/* Room for need bytes (and the NUL) at the cursor; returns where to write. */
+static inline char *cursor_room(json_cursor *c, size_t need)
+{
+    if (G_UNLIKELY((size_t)(c->lim - c->w) <= need))
+        cursor_grow(c, need);
+    return c->w;
+}
+
+/* A key text at w: one fixed move for the short ones (key has JSON_KEY_COPY readable bytes
+ * and w JSON_KEY_MAX bytes of room). */
+static inline char *copy_key(char *w, const char *key, size_t len)
+{
+    if (len <= JSON_KEY_COPY)
+        memcpy(w, key, JSON_KEY_COPY);
     else
-        memcpy(w, k->text, k->len);
-    return w + k->len;
+        memcpy(w, key, len);
+    return w + len;
 }
 
 /* "value" at w for a span that needs no escaping; NULL otherwise. */
 static inline char *fast_span(char *w, const pt_span *s)
 {
-    size_t n = span_len(s);
-    if (pt_escape_json_plain(s->ptr, n) != n)
-        return NULL;
-    *w++ = '"';
-    if (n)
-        memcpy(w, s->ptr, n);
-    w += n;
-    *w++ = '"';
+    *w = '"';
+    w = pt_escape_json_copy_plain(w + 1, s->ptr, span_len(s));
+    if (w)
+        *w++ = '"';
     return w;
 }
 
-/* Room the fast path needs for f, or 0 when f always takes the general path. */
-static size_t fast_room(const pt_field *f)
+/* A list whose items all need no escaping, with its key, at the cursor; NULL otherwise. */
+static inline char *fast_list(json_cursor *c, const char *key, size_t klen, const pt_field *f)
 {
-    const size_t key = JSON_FAST_NAME_MAX + 4;
-    switch (f->type) {
-    case PT_FIELD_STR:
-        return key + span_len(&f->v.str) + 2;
-    case PT_FIELD_INT:
-    case PT_FIELD_UINT:
-        return key + 21;
-    case PT_FIELD_BOOL:
-    case PT_FIELD_NULL:
-        return key + 5;
-    case PT_FIELD_STR_LIST: {
-        if (!f->v.list.items)
-            return 0;
-        size_t room = key + 2;
-        for (size_t i = 0; i < f->v.list.count; i++)
-            room += span_len(&f->v.list.items[i]) + 3;
-        return room;
+    const pt_span *items = f->v.list.items;
+    size_t count = f->v.list.count, need = JSON_KEY_MAX + 2;
+    if (!items || f->v.list.total > count)
+        return NULL;
+    for (size_t i = 0; i < count; i++)
+        need += span_len(&items[i]) + 3;
+    char *w = copy_key(cursor_room(c, need), key, klen);
+    *w++ = '[';
+    for (size_t i = 0; i < count && w; i++) {
+        if (i)
+            *w++ = ',';
+        w = fast_span(w, &items[i]);
     }
-    default:
-        return 0;
-    }
+    if (w)
+        *w++ = ']';
+    return w;
 }
 
-/* Write f at w (fast_room(f) bytes available) and return the end, or NULL when the value
- * needs escaping, base64 or a companion key: then the general path renders it. */
-static char *fast_field(char *w, const pt_field *f, bool literal)
+/* null, true or false at w (room for 8 bytes). */
+static inline char *fast_word(char *w, const pt_field *f)
 {
-    w = literal ? literal_key(w, f->name) : fast_key(w, f->name);
-    if (!w)
-        return NULL;
+    static const char words[3][8] = {"null", "true", "false"};
+    size_t k = f->type == PT_FIELD_NULL ? 0 : f->v.b ? 1 : 2;
+    memcpy(w, words[k], 8);
+    return w + (k == 2 ? 5 : 4);
+}
+
+/* The end of f written with its key text at the cursor (room made here), or NULL when the
+ * value needs escaping, base64 or a companion key: then the general path renders it (what
+ * was written past the cursor is not committed). */
+static inline char *fast_field(json_cursor *c, const char *key, size_t klen, const pt_field *f)
+{
     switch (f->type) {
-    case PT_FIELD_STR:
-        if (f->v.str.full_len > span_len(&f->v.str))
+    case PT_FIELD_STR: {
+        size_t n = span_len(&f->v.str);
+        if (f->v.str.full_len > n)
             return NULL;
-        return fast_span(w, &f->v.str);
+        return fast_span(copy_key(cursor_room(c, JSON_KEY_MAX + n + 2), key, klen), &f->v.str);
+    }
     case PT_FIELD_INT: {
+        char *w = copy_key(cursor_room(c, JSON_KEY_MAX + 21), key, klen);
         int64_t v = f->v.i;
         if (v < 0)
             *w++ = '-';
-        return w + pt_escape_u64_to(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+        return w + pt_escape_u64_to_inline(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
     }
-    case PT_FIELD_UINT:
-        return w + pt_escape_u64_to(w, f->v.u);
+    case PT_FIELD_UINT: {
+        char *w = copy_key(cursor_room(c, JSON_KEY_MAX + 21), key, klen);
+        return w + pt_escape_u64_to_inline(w, f->v.u);
+    }
     case PT_FIELD_BOOL:
-        memcpy(w, f->v.b ? "true" : "false", f->v.b ? 4 : 5);
-        return w + (f->v.b ? 4 : 5);
     case PT_FIELD_NULL:
-        memcpy(w, "null", 4);
-        return w + 4;
-    case PT_FIELD_STR_LIST: {
-        const pt_span *items = f->v.list.items;
-        size_t count = f->v.list.count;
-        if (f->v.list.total > count)
-            return NULL;
-        *w++ = '[';
-        for (size_t i = 0; i < count; i++) {
-            if (i)
-                *w++ = ',';
-            w = fast_span(w, &items[i]);
-            if (!w)
-                return NULL;
-        }
-        *w++ = ']';
-        return w;
-    }
+        return fast_word(copy_key(cursor_room(c, JSON_KEY_MAX + 8), key, klen), f);
+    case PT_FIELD_STR_LIST:
+        return fast_list(c, key, klen, f);
     default:
         return NULL;
     }
 }
 
-/* Write fields [i, n) on the fast path into one reservation, stopping at the first one that
- * needs the general path; returns its index (n when all were written). */
-static size_t fast_fields(GString *out, const pt_field *fields, size_t i, size_t n, bool literal)
+/* Field f at the cursor: the fast path with its key text, else the general path. */
+static inline void cursor_field(json_cursor *c, const char *key, size_t klen, const pt_field *f)
 {
-    size_t room = 0, end = i;
-    for (; end < n; end++) {
-        if (!fields[end].name)
-            continue;
-        size_t r = fast_room(&fields[end]);
-        if (!r)
-            break;
-        room += r;
+    char *end = key ? fast_field(c, key, klen, f) : NULL;
+    if (end) {
+        c->w = end;
+        return;
     }
-    if (room == 0)
-        return end;
-    char *start = pt_buf_reserve(out, room), *w = start;
-    for (; i < end; i++) {
-        if (!fields[i].name)
+    cursor_close(c);
+    put_field(c->out, f, true);
+    *c = cursor_open(c->out);
+}
+
+/* The fields of an event with a plan: keys by index, every name present. */
+static void put_planned_fields(GString *out, const json_plan *plan, const pt_event *ev)
+{
+    const pt_field *fields = ev->fields;
+    size_t n = ev->n_fields;
+    json_cursor c = cursor_open(out);
+    for (size_t i = 0; i < n; i++)
+        cursor_field(&c, plan->keys + plan->off[i], plan->len[i], &fields[i]);
+    cursor_close(&c);
+}
+
+/* The fields of an event with checked names but no plan: keys from the literal key cache or
+ * built per field. */
+static void put_checked_fields(GString *out, const pt_envelope *env, const pt_event *ev)
+{
+    const pt_field *fields = ev->fields;
+    size_t n = ev->n_fields;
+    bool literal = env->names_literal;
+    char buf[JSON_KEY_MAX + JSON_KEY_COPY];
+    json_cursor c = cursor_open(out);
+    for (size_t i = 0; i < n; i++) {
+        const pt_field *f = &fields[i];
+        if (!f->name)
             continue;
-        char *next = fast_field(w, &fields[i], literal);
-        if (!next)
-            break;
-        w = next;
+        const key_slot *k = literal ? literal_key(f->name) : NULL;
+        size_t klen = k ? k->len : literal ? 0 : fast_key(buf, f->name);
+        cursor_field(&c, !klen ? NULL : k ? k->text : buf, klen, f);
     }
-    pt_buf_commit(out, (size_t)(w - start));
-    return i;
+    cursor_close(&c);
 }
 
 void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *ev)
 {
-    pt_buf_append_lit(out, "{\"ts\":");
-    put_ts(out, &ev->ts);
-    put_envelope(out, env, ev);
-    size_t n = ev->n_fields;
-    for (size_t i = 0; i < n;) {
-        if (env->names_checked)
-            i = fast_fields(out, ev->fields, i, n, env->names_literal);
-        if (i < n) {
+    const json_plan *plan = plan_for(env, ev);
+    char *w = pt_buf_reserve(out, JSON_TS_ROOM);
+    memcpy(w, "{\"ts\":", 6);
+    pt_buf_commit(out, (size_t)(put_ts_to(w + 6, &ev->ts) - w));
+    if (plan) {
+        put_envelope(out, env, plan->kind, plan->kind_len, true);
+    } else {
+        const char *kind = ev->kind ? ev->kind : "";
+        put_envelope(out, env, kind, strlen(kind), false);
+    }
+    if (plan) {
+        put_planned_fields(out, plan, ev);
+    } else if (env->names_checked) {
+        put_checked_fields(out, env, ev);
+    } else {
+        for (size_t i = 0; i < ev->n_fields; i++)
             if (ev->fields[i].name)
-                put_field(out, &ev->fields[i], env->names_checked);
-            i++;
-        }
+                put_field(out, &ev->fields[i], false);
     }
     g_string_append_c(out, '}');
 }

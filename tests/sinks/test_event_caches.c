@@ -278,6 +278,7 @@ static void test_json_integers(void)
 typedef struct probe_sink {
     pt_sink base;
     bool names_checked, names_literal;
+    uint64_t shape_id;
     uint64_t events;
 } probe_sink;
 
@@ -287,6 +288,7 @@ static void probe_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
     probe_sink *p = (probe_sink *)s;
     p->names_checked = env->names_checked;
     p->names_literal = env->names_literal;
+    p->shape_id = env->shape_id;
     p->events++;
 }
 static void probe_flush(pt_sink *s)
@@ -348,6 +350,87 @@ static void test_host_shapes(void)
     x.h->emit(&x.st, NULL, &ts, lit, 0);
     CU_ASSERT_TRUE(x.st.failed);
     CU_ASSERT_EQUAL(probe->events, 5);
+    pt_events_free(x.bus);
+}
+
+/* A host fixture with the probe sink on its bus. */
+static probe_sink *add_probe(host_fixture *x)
+{
+    probe_sink *probe = g_new0(probe_sink, 1);
+    probe->base.ops = &probe_ops;
+    probe->base.name = g_strdup("probe");
+    pt_events_add_sink(x->bus, &probe->base);
+    return probe;
+}
+
+/* Kind literals for the shape id test: more shapes than the host remembers. */
+#define K10(p) p "0", p "1", p "2", p "3", p "4", p "5", p "6", p "7", p "8", p "9"
+static const char *const shape_kinds[] = {K10("ka"), K10("kb"), K10("kc"), K10("kd")};
+static const char *const shape_names[] = {K10("fa"), K10("fb")};
+
+/* Shape ids: events of one remembered shape share a non-zero id; an id always stands for
+ * the same kind and names (also after shapes were evicted and remembered again); names
+ * that are not literals get no id; a remembered shape still has its values checked (a NULL
+ * list item with a length, an unknown type). */
+static void test_host_shape_ids(void)
+{
+    host_fixture x;
+    host_fixture_init(&x);
+    probe_sink *probe = add_probe(&x);
+    enum { KINDS = G_N_ELEMENTS(shape_kinds), ROUNDS = 4000 };
+    GHashTable *seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    GRand *r = g_rand_new_with_seed(5);
+    pt_time ts = {1700000000, 0};
+    for (int it = 0; it < ROUNDS; it++) {
+        size_t k = (size_t)g_rand_int_range(r, 0, KINDS), n = (size_t)g_rand_int_range(r, 0, 4);
+        pt_field f[4];
+        for (size_t i = 0; i < n; i++)
+            f[i] = PT_F_UINT(shape_names[(k + i * 7) % G_N_ELEMENTS(shape_names)], i);
+        uint64_t before = x.ref.events;
+        x.h->emit(&x.st, shape_kinds[k], &ts, f, n);
+        CU_ASSERT_EQUAL_FATAL(x.ref.events, before + 1);
+        CU_ASSERT_TRUE(probe->names_literal);
+        CU_ASSERT_NOT_EQUAL_FATAL(probe->shape_id, 0);
+        gint64 *key = g_new(gint64, 1), *val = g_new(gint64, 1);
+        *key = (gint64)probe->shape_id;
+        *val = (gint64)(k * 8 + n);
+        gint64 *old = g_hash_table_lookup(seen, key);
+        if (old && *old != *val) {
+            CU_FAIL("one shape id for two shapes");
+            it = ROUNDS;
+        }
+        g_hash_table_replace(seen, key, val);
+    }
+    /* Evictions happened: more ids than shapes. */
+    CU_ASSERT_TRUE(g_hash_table_size(seen) > KINDS * 4);
+    /* The same shape twice in a row: the same id. */
+    pt_field f[] = {PT_F_UINT("seq", 1), PT_F_STR("command", PT_SPAN("GET", 3))};
+    x.h->emit(&x.st, "command", &ts, f, 2);
+    uint64_t id = probe->shape_id;
+    x.h->emit(&x.st, "command", &ts, f, 2);
+    CU_ASSERT_EQUAL(probe->shape_id, id);
+    char name[8];
+    strcpy(name, "seq");
+    pt_field buf[] = {PT_F_UINT(name, 1), PT_F_STR("command", PT_SPAN("GET", 3))};
+    x.h->emit(&x.st, "command", &ts, buf, 2);
+    CU_ASSERT_FALSE(probe->names_literal);
+    CU_ASSERT_EQUAL(probe->shape_id, 0);
+    /* Values of a remembered shape are still checked. */
+    pt_span items[] = {PT_SPAN("a", 1), {NULL, 2, 2}};
+    pt_field lst[] = {PT_F_UINT("seq", 1), PT_F_LIST("command", items, 1, 1)};
+    x.h->emit(&x.st, "command", &ts, lst, 2);
+    x.h->emit(&x.st, "command", &ts, lst, 2);
+    CU_ASSERT_FALSE(x.st.failed);
+    lst[1].v.list.count = 2;
+    x.h->emit(&x.st, "command", &ts, lst, 2);
+    CU_ASSERT_TRUE(x.st.failed);
+    x.st.failed = false;
+    lst[1].type = (pt_field_type)42;
+    x.h->emit(&x.st, "command", &ts, lst, 2);
+    CU_ASSERT_TRUE(x.st.failed);
+    x.st.failed = false;
+    g_hash_table_destroy(seen);
+    g_rand_free(r);
     pt_events_free(x.bus);
 }
 
@@ -442,6 +525,84 @@ static void test_json_fast_paths(void)
     g_rand_free(r);
 }
 
+/* Event shapes for the plan test: a kind and field names, all fixed (like literals). */
+enum { PLAN_SHAPES = 150, PLAN_FIELDS = 12, PLAN_NAMES = 300 };
+typedef struct test_shape {
+    char kind[16];
+    size_t n;
+    const char *names[PLAN_FIELDS];
+} test_shape;
+
+static void make_shapes(test_shape *shapes, char (*names)[16], GRand *r)
+{
+    for (int i = 0; i < PLAN_NAMES; i++)
+        snprintf(names[i], sizeof names[i], i % 5 ? "p%d" : "plan_name_%d", i);
+    for (int s = 0; s < PLAN_SHAPES; s++) {
+        snprintf(shapes[s].kind, sizeof shapes[s].kind, "kind_%d", s);
+        shapes[s].n = (size_t)(s % (PLAN_FIELDS + 1));
+        for (size_t i = 0; i < shapes[s].n; i++)
+            shapes[s].names[i] = names[g_rand_int_range(r, 0, PLAN_NAMES)];
+    }
+}
+
+/* Events rendered through per-shape plans (pt_envelope.shape_id) write exactly what the
+ * general path writes, for random values of every type, with more shapes than plan slots:
+ * ids that share a slot must not see each other's keys or kind. */
+static void test_json_plans(void)
+{
+    static test_shape shapes[PLAN_SHAPES];
+    static char names[PLAN_NAMES][16];
+    GRand *r = g_rand_new_with_seed(13);
+    make_shapes(shapes, names, r);
+    GString *want = g_string_new(NULL), *got = g_string_new(NULL);
+    uint8_t bytes[PLAN_FIELDS][40];
+    pt_span items[PLAN_FIELDS][4];
+    pt_endpoint c = {{4, {10, 0, 0, 1}}, 1000}, sv = {{4, {10, 0, 0, 2}}, 80};
+    for (int it = 0; it < 30000; it++) {
+        int s = g_rand_int_range(r, 0, PLAN_SHAPES);
+        pt_field f[PLAN_FIELDS];
+        for (size_t k = 0; k < shapes[s].n; k++) {
+            f[k] = random_field(r, shapes[s].names[k], bytes[k], items[k]);
+            f[k].name = shapes[s].names[k];
+        }
+        pt_event ev = {
+            .kind = shapes[s].kind, .ts = {1700000000, 5000}, .fields = f, .n_fields = shapes[s].n};
+        pt_envelope slow = {.proto = "p", .flow_id = "C1", .client = &c, .server = &sv};
+        pt_envelope planned = slow;
+        planned.names_checked = planned.names_literal = true;
+        planned.shape_id = 1000 + (uint64_t)s;
+        g_string_truncate(want, 0);
+        pt_sink_json_render(want, &slow, &ev);
+        g_string_truncate(got, 0);
+        pt_sink_json_render(got, &planned, &ev);
+        if (strcmp(got->str, want->str) != 0) {
+            CU_FAIL("planned render differs");
+            fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
+            break;
+        }
+    }
+    /* A shape whose keys do not fit a plan: rendered without one, all the same. */
+    static char long_names[32][65];
+    pt_field f[32];
+    for (int i = 0; i < 32; i++) {
+        memset(long_names[i], 'a' + i % 26, 64);
+        long_names[i][0] = (char)('a' + i / 26);
+        f[i] = PT_F_UINT(long_names[i], (uint64_t)i);
+    }
+    pt_event ev = {.kind = "long", .ts = {1, 0}, .fields = f, .n_fields = 32};
+    pt_envelope slow = {.proto = "p", .flow_id = "C1"}, planned = slow;
+    planned.names_checked = planned.names_literal = true;
+    planned.shape_id = 7;
+    g_string_truncate(want, 0);
+    pt_sink_json_render(want, &slow, &ev);
+    g_string_truncate(got, 0);
+    pt_sink_json_render(got, &planned, &ev);
+    CU_ASSERT_STRING_EQUAL(got->str, want->str);
+    g_string_free(want, TRUE);
+    g_string_free(got, TRUE);
+    g_rand_free(r);
+}
+
 /* Byte-wise references of the scans and of JSON escaping. */
 static size_t ref_plain(const uint8_t *p, size_t n)
 {
@@ -487,6 +648,56 @@ static void test_scans(void)
     g_rand_free(r);
 }
 
+/* The inline copy of plain spans: NULL exactly when the byte-wise scan stops early, else an
+ * exact copy; every length around the word and block sizes, from buffers of exactly that
+ * size (AddressSanitizer sees any read outside). */
+static void test_copy_plain(void)
+{
+    static const uint8_t special[] = {0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xff, '\n', 0xc3};
+    GRand *r = g_rand_new_with_seed(17);
+    char out[128];
+    for (int it = 0; it < 200000; it++) {
+        size_t n = (size_t)g_rand_int_range(r, 0, 90);
+        uint8_t *b = g_malloc(n ? n : 1);
+        int odds = g_rand_int_range(r, 2, 64);
+        for (size_t k = 0; k < n; k++)
+            b[k] = g_rand_int_range(r, 0, odds) == 0
+                       ? special[g_rand_int_range(r, 0, (gint32)sizeof special)]
+                       : (uint8_t)g_rand_int_range(r, 0x20, 0x7f);
+        char *end = pt_escape_json_copy_plain(out, b, n);
+        bool plain = ref_plain(b, n) == n;
+        bool ok = plain ? end == out + n && memcmp(out, b, n) == 0 : end == NULL;
+        g_free(b);
+        if (!ok) {
+            CU_FAIL("inline plain copy");
+            fprintf(stderr, "\n  %zu bytes, plain %d\n", n, plain);
+            break;
+        }
+    }
+    g_rand_free(r);
+}
+
+/* Decimal integers against printf: random magnitudes, every digit count. */
+static void test_u64(void)
+{
+    GRand *r = g_rand_new_with_seed(19);
+    char got[24], got2[24], want[24];
+    for (int it = 0; it < 200000; it++) {
+        uint64_t v = ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r)) >> g_rand_int_range(r, 0, 64);
+        if (it < 64)
+            v = it < 32 ? UINT64_MAX - (uint64_t)it : (uint64_t)it - 32;
+        size_t n = pt_escape_u64_to(got, v), m = pt_escape_u64_to_inline(got2, v);
+        snprintf(want, sizeof want, "%" G_GUINT64_FORMAT, v);
+        if (n != strlen(want) || memcmp(got, want, n) != 0 || m != n ||
+            memcmp(got2, want, n) != 0) {
+            CU_FAIL("integer text");
+            fprintf(stderr, "\n  %s\n", want);
+            break;
+        }
+    }
+    g_rand_free(r);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -496,12 +707,16 @@ int main(void)
     CU_add_test(s, "host: name limits", test_host_name_limits);
     CU_add_test(s, "host: more names than cache slots", test_host_name_many);
     CU_add_test(s, "host: remembered event shapes", test_host_shapes);
+    CU_add_test(s, "host: shape ids", test_host_shape_ids);
+    CU_add_test(s, "json: shape plans equal the general path", test_json_plans);
     CU_add_test(s, "json: fast paths equal the general path", test_json_fast_paths);
     CU_add_test(s, "json: envelope of reused flow storage", test_json_envelope_reused);
     CU_add_test(s, "json: timestamps", test_json_ts);
     CU_add_test(s, "json: doubles", test_json_double);
     CU_add_test(s, "json: integers", test_json_integers);
     CU_add_test(s, "escape: scans against references", test_scans);
+    CU_add_test(s, "escape: inline plain copy against references", test_copy_plain);
+    CU_add_test(s, "escape: integers against printf", test_u64);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures();
