@@ -338,6 +338,14 @@ static inline void put4(char *buf, uint32_t v)
     memcpy(buf + 2, pt_escape_digit_pairs + (v % 100) * 2, 2);
 }
 
+/* 0x80..0xff: not plain (escaped or checked as UTF-8). */
+const uint8_t pt_escape_json_plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 size_t pt_escape_u64_to(char *buf, uint64_t v)
 {
     /* Most numbers in events are small (sequence numbers, sizes, latencies): up to eight

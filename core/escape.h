@@ -102,8 +102,11 @@ static inline int pt_escape_json_special16(uint64_t a, uint64_t b)
 #endif
 }
 
-/* pt_escape_json_copy_plain() for n <= 16: the first and last word (or half word, or the
- * first, middle and last byte) cover the span; tested together, then stored. */
+/* 1 for the bytes a JSON string holds as they are (0x20..0x7f but '"' and '\\'), else 0. */
+extern const uint8_t pt_escape_json_plain_byte[256];
+
+/* pt_escape_json_copy_plain() for n <= 16: the first and last word (or half word) cover the
+ * span, tested together, then stored; up to three bytes are tested by table. */
 static inline char *pt_escape_json_copy_short(char *w, const uint8_t *p, size_t n)
 {
     const uint64_t pad = UINT64_C(0x2020202020202020); /* spaces: plain */
@@ -124,8 +127,8 @@ static inline char *pt_escape_json_copy_short(char *w, const uint8_t *p, size_t 
         memcpy(w, &a, 4);
         memcpy(w + n - 4, &b, 4);
     } else if (n) {
-        uint64_t x = pad << 24 | p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
-        if (pt_escape_json_special16(x, pad))
+        if (!(pt_escape_json_plain_byte[p[0]] & pt_escape_json_plain_byte[p[n / 2]] &
+              pt_escape_json_plain_byte[p[n - 1]]))
             return NULL;
         w[0] = (char)p[0];
         w[n / 2] = (char)p[n / 2];
@@ -205,10 +208,14 @@ static inline size_t pt_escape_u16_to(char *buf, uint32_t v)
         return 2;
     }
     uint32_t hi = v / 100, lo = v % 100;
-    size_t n = hi >= 10;
-    memcpy(buf, pt_escape_digit_pairs + hi * 2 + 1 - n, 1 + n);
-    memcpy(buf + 1 + n, pt_escape_digit_pairs + lo * 2, 2);
-    return 3 + n;
+    if (hi < 10) {
+        buf[0] = (char)('0' + hi);
+        memcpy(buf + 1, pt_escape_digit_pairs + lo * 2, 2);
+        return 3;
+    }
+    memcpy(buf, pt_escape_digit_pairs + hi * 2, 2);
+    memcpy(buf + 2, pt_escape_digit_pairs + lo * 2, 2);
+    return 4;
 }
 
 /* pt_escape_u64_to() with the small values (most numbers in events) inline. */
@@ -216,6 +223,13 @@ static inline size_t pt_escape_u64_to_inline(char *buf, uint64_t v)
 {
     if (v < 10000)
         return pt_escape_u16_to(buf, (uint32_t)v);
+    if (v < 100000000) {
+        uint32_t hi = (uint32_t)v / 10000, lo = (uint32_t)v % 10000;
+        size_t n = pt_escape_u16_to(buf, hi);
+        memcpy(buf + n, pt_escape_digit_pairs + (lo / 100) * 2, 2);
+        memcpy(buf + n + 2, pt_escape_digit_pairs + (lo % 100) * 2, 2);
+        return n + 4;
+    }
     return pt_escape_u64_to(buf, v);
 }
 

@@ -53,8 +53,11 @@ void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev)
     if (!bus)
         return;
     bus->events++;
-    for (size_t i = 0; i < bus->n_sinks; i++)
-        pt_sink_write(bus->sinks[i], env, ev);
+    if (G_LIKELY(bus->n_sinks == 1))
+        pt_sink_write(bus->sinks[0], env, ev);
+    else
+        for (size_t i = 0; i < bus->n_sinks; i++)
+            pt_sink_write(bus->sinks[i], env, ev);
     if (++bus->since_check >= PT_EVENTS_CLOCK_EVERY) {
         bus->since_check = 0;
         pt_events_tick(bus);
@@ -387,7 +390,7 @@ void pt_sink_batch_init(pt_sink_batch *b, FILE *f, size_t limit)
 }
 
 /* Write the pending block; a failed write loses its lines (counted as dropped). */
-static void batch_write(pt_sink *s, pt_sink_batch *b)
+void pt_sink_batch_write(pt_sink *s, pt_sink_batch *b)
 {
     if (b->buf->len && fwrite(b->buf->str, 1, b->buf->len, b->f) != b->buf->len) {
         s->stats.errors++;
@@ -400,16 +403,9 @@ static void batch_write(pt_sink *s, pt_sink_batch *b)
     b->lines = 0;
 }
 
-void pt_sink_batch_line_done(pt_sink *s, pt_sink_batch *b)
-{
-    b->lines++;
-    if (b->buf->len >= b->limit)
-        batch_write(s, b);
-}
-
 void pt_sink_batch_flush(pt_sink *s, pt_sink_batch *b)
 {
-    batch_write(s, b);
+    pt_sink_batch_write(s, b);
     if (fflush(b->f) != 0) {
         s->stats.errors++;
         clearerr(b->f);

@@ -36,6 +36,10 @@ typedef struct pt_envelope {
      * at the same addresses; an id is never given to another shape. Sinks may keep what they
      * derive from the names per shape id. 0: no shape id. */
     uint64_t shape_id;
+    /* Non-zero: the id the host gave this stream. Events with the same id have the same
+     * flow id, proto, client and server texts; an id is never given to another stream (or
+     * another plugin of it). Sinks may keep envelope texts per stream id. 0: no id. */
+    uint64_t stream_id;
 } pt_envelope;
 
 /* Deliver one event to every sink. Fields are only read during the call.

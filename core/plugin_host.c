@@ -268,6 +268,24 @@ static const char *check_event(const char *kind, const pt_time *ts, const pt_fie
     return NULL;
 }
 
+/* Build s's envelope with a new stream id (first emit, or the plugin changed). */
+static __attribute__((noinline)) void stream_env_build(pt_stream *s)
+{
+    static uint64_t last_env_id;
+    s->env_id = ++last_env_id;
+    s->env_plugin = s->plugin;
+    s->env = (pt_envelope){
+        .proto = s->plugin->desc.name,
+        .flow_id = s->id,
+        .client = s->client,
+        .server = s->server,
+        .format_text = s->plugin->desc.format_text,
+        .format_ctx = s->plugin->state,
+        .names_checked = true,
+        .stream_id = s->env_id,
+    };
+}
+
 static void host_log(pt_stream *s, pt_log_level level, const char *fmt, ...);
 
 static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const pt_field *fields,
@@ -286,20 +304,13 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
         host_log(s, PT_LOG_ERROR, "malformed event dropped (%s); releasing the stream", why);
         return;
     }
-    pt_envelope env = {
-        .proto = s->plugin->desc.name,
-        .flow_id = s->id,
-        .client = s->client,
-        .server = s->server,
-        .format_text = s->plugin->desc.format_text,
-        .format_ctx = s->plugin->state,
-        .names_checked = true,
-        .names_literal = literal,
-        .shape_id = shape,
-    };
+    if (G_UNLIKELY(s->env_plugin != s->plugin || !s->env_id))
+        stream_env_build(s);
+    s->env.names_literal = literal;
+    s->env.shape_id = shape;
     pt_event ev = {.kind = kind, .ts = *ts, .fields = fields, .n_fields = n_fields};
     s->plugin->events++;
-    pt_events_emit(s->bus, &env, &ev);
+    pt_events_emit(s->bus, &s->env, &ev);
 }
 
 static const char *level_name(pt_log_level l)

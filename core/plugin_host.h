@@ -22,8 +22,14 @@ struct pt_stream {
     const char *id;
     pt_plugin_ref *plugin;
     pt_events *bus;
-    bool failed; /* the plugin misbehaved: the dispatcher releases the stream */
-    bool closed; /* stream_close was called: further emits are misbehaviour */
+    /* Set by the host on the first emit (and again when `plugin` changes): the stream id of
+     * the envelopes (pt_envelope.stream_id). Whoever reuses this struct for another stream
+     * zeroes it; client, server and id must not change while it is set. */
+    uint64_t env_id;
+    const pt_plugin_ref *env_plugin; /* the plugin env_id was given for */
+    pt_envelope env;                 /* the envelope of its events, built with env_id */
+    bool failed;                     /* the plugin misbehaved: the dispatcher releases the stream */
+    bool closed;                     /* stream_close was called: further emits are misbehaviour */
 };
 
 typedef struct pt_plugin_host_limits {

@@ -95,8 +95,15 @@ typedef struct pt_sink_batch {
 } pt_sink_batch;
 
 void pt_sink_batch_init(pt_sink_batch *b, FILE *f, size_t limit);
+/* Write the pending lines (without fflush), counting them written or dropped. */
+void pt_sink_batch_write(pt_sink *s, pt_sink_batch *b);
 /* A line was appended to b->buf: count it, write the block when it is full. */
-void pt_sink_batch_line_done(pt_sink *s, pt_sink_batch *b);
+static inline void pt_sink_batch_line_done(pt_sink *s, pt_sink_batch *b)
+{
+    b->lines++;
+    if (G_UNLIKELY(b->buf->len >= b->limit))
+        pt_sink_batch_write(s, b);
+}
 /* Write what is pending and fflush the stream, counting written or dropped lines. */
 void pt_sink_batch_flush(pt_sink *s, pt_sink_batch *b);
 void pt_sink_batch_free(pt_sink_batch *b);

@@ -481,12 +481,15 @@ static const key_slot *literal_key(const char *name)
 #define PT_JSON_PLAN_SLOTS 64   /* shapes remembered (a power of two) */
 #define JSON_PLAN_FIELDS   32   /* most fields of a planned shape */
 #define JSON_PLAN_KEY_ROOM 1024 /* most key text of a planned shape (kept small: per thread) */
+#define JSON_PLAN_SLACK    64   /* >= what a fixed move (key, word) writes past its text */
 typedef struct json_plan {
     uint64_t shape_id; /* 0: empty */
     uint8_t kind_len;
+    uint32_t room; /* kept free while the fields are written (planned_fields()) */
     char kind[JSON_FAST_NAME_MAX + 16]; /* read in 16-byte blocks */
-    uint16_t off[JSON_PLAN_FIELDS];
-    uint8_t len[JSON_PLAN_FIELDS];
+    struct {
+        uint16_t off, len; /* of the key text in keys */
+    } key[JSON_PLAN_FIELDS];
     char keys[JSON_PLAN_KEY_ROOM + JSON_KEY_COPY]; /* spare bytes at the end for fixed moves */
 } json_plan;
 static _Thread_local json_plan plans[PT_JSON_PLAN_SLOTS];
@@ -494,7 +497,7 @@ G_STATIC_ASSERT((PT_JSON_PLAN_SLOTS & (PT_JSON_PLAN_SLOTS - 1)) == 0);
 
 /* Fill p with the keys of ev's fields; false (p left empty) when a name cannot be planned
  * or the keys do not fit. */
-static bool plan_fill(json_plan *p, uint64_t id, const pt_event *ev)
+static __attribute__((noinline)) bool plan_fill(json_plan *p, uint64_t id, const pt_event *ev)
 {
     p->shape_id = 0;
     size_t kn = ev->kind ? strnlen(ev->kind, JSON_FAST_NAME_MAX + 1) : 0;
@@ -509,16 +512,19 @@ static bool plan_fill(json_plan *p, uint64_t id, const pt_event *ev)
             name && at + JSON_KEY_MAX <= JSON_PLAN_KEY_ROOM ? fast_key(p->keys + at, name) : 0;
         if (!len)
             return false;
-        p->off[i] = (uint16_t)at;
-        p->len[i] = (uint8_t)len;
+        p->key[i].off = (uint16_t)at;
+        p->key[i].len = (uint16_t)len;
         at += len;
     }
+    /* Every key with the longest fixed-size value (21 bytes), "}\n", and the bytes the fixed
+     * moves write past the end. */
+    p->room = (uint32_t)(at + ev->n_fields * 24 + 2 + JSON_PLAN_SLACK);
     p->shape_id = id;
     return true;
 }
 
 /* The plan of the event's shape, or NULL when it has none. */
-static const json_plan *plan_for(const pt_envelope *env, const pt_event *ev)
+static inline const json_plan *plan_for(const pt_envelope *env, const pt_event *ev)
 {
     if (!env->shape_id || !env->names_checked)
         return NULL;
@@ -583,11 +589,23 @@ static inline char *fast_span(char *w, const pt_span *s)
     return w;
 }
 
-/* A list whose items all need no escaping, with its key, at the cursor; NULL otherwise. */
-static inline char *fast_list(json_cursor *c, const char *key, size_t klen, const pt_field *f)
+/* fast_span() of n = span_len(s) bytes at p. */
+static inline char *fast_span_n(char *w, const uint8_t *p, size_t n)
+{
+    *w = '"';
+    w = pt_escape_json_copy_plain(w + 1, p, n);
+    if (w)
+        *w++ = '"';
+    return w;
+}
+
+/* A list whose items all need no escaping, with its key, at the cursor (room made for it and
+ * `spare` bytes more); NULL otherwise. */
+static inline char *fast_list(json_cursor *c, const char *key, size_t klen, const pt_field *f,
+                              size_t spare)
 {
     const pt_span *items = f->v.list.items;
-    size_t count = f->v.list.count, need = JSON_KEY_MAX + 2;
+    size_t count = f->v.list.count, need = spare + JSON_KEY_MAX + 2;
     if (!items || f->v.list.total > count)
         return NULL;
     for (size_t i = 0; i < count; i++)
@@ -640,7 +658,7 @@ static inline char *fast_field(json_cursor *c, const char *key, size_t klen, con
     case PT_FIELD_NULL:
         return fast_word(copy_key(cursor_room(c, JSON_KEY_MAX + 8), key, klen), f);
     case PT_FIELD_STR_LIST:
-        return fast_list(c, key, klen, f);
+        return fast_list(c, key, klen, f, 0);
     default:
         return NULL;
     }
@@ -659,14 +677,71 @@ static inline void cursor_field(json_cursor *c, const char *key, size_t klen, co
     *c = cursor_open(c->out);
 }
 
-/* The fields of an event with a plan: keys by index, every name present. */
+/* fast_field() for an event with a plan, whose fixed-size values (numbers, words) fit the
+ * room kept free for the plan (plan->room, see planned_fields()): only strings and lists make
+ * room, for their bytes and that much more. */
+static inline __attribute__((always_inline)) char *
+planned_field(json_cursor *c, const char *key, size_t klen, const pt_field *f, size_t room)
+{
+    switch (f->type) {
+    case PT_FIELD_STR: {
+        size_t n = span_len(&f->v.str);
+        if (f->v.str.full_len > n)
+            return NULL;
+        return fast_span_n(copy_key(cursor_room(c, room + n), key, klen), f->v.str.ptr, n);
+    }
+    case PT_FIELD_INT: {
+        char *w = copy_key(c->w, key, klen);
+        int64_t v = f->v.i;
+        if (v < 0)
+            *w++ = '-';
+        return w + pt_escape_u64_to_inline(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    }
+    case PT_FIELD_UINT: {
+        char *w = copy_key(c->w, key, klen);
+        return w + pt_escape_u64_to_inline(w, f->v.u);
+    }
+    case PT_FIELD_BOOL:
+    case PT_FIELD_NULL:
+        return fast_word(copy_key(c->w, key, klen), f);
+    case PT_FIELD_STR_LIST:
+        return fast_list(c, key, klen, f, room);
+    default:
+        return NULL;
+    }
+}
+
+/* The fields of an event with a plan at the cursor, then "}" and a newline (committed when
+ * `newline`): keys by index, every name present. plan->room bytes are kept free at the
+ * cursor throughout: each fixed-size field uses at most its share of it. */
+static inline __attribute__((always_inline)) void
+planned_fields(json_cursor *c, const json_plan *plan, const pt_event *ev, bool newline)
+{
+    const pt_field *f = ev->fields, *end = f + ev->n_fields;
+    size_t room = plan->room;
+    cursor_room(c, room);
+    for (size_t i = 0; f < end; f++, i++) {
+        const char *key = plan->keys + plan->key[i].off;
+        char *w = planned_field(c, key, plan->key[i].len, f, room);
+        if (G_LIKELY(w != NULL)) {
+            c->w = w;
+            continue;
+        }
+        cursor_close(c);
+        put_field(c->out, f, true);
+        *c = cursor_open(c->out);
+        cursor_room(c, room);
+    }
+    c->w[0] = '}';
+    c->w[1] = '\n';
+    c->w += 1 + newline;
+}
+
+/* The fields of an event with a plan: keys by index, every name present; then "}". */
 static void put_planned_fields(GString *out, const json_plan *plan, const pt_event *ev)
 {
-    const pt_field *fields = ev->fields;
-    size_t n = ev->n_fields;
     json_cursor c = cursor_open(out);
-    for (size_t i = 0; i < n; i++)
-        cursor_field(&c, plan->keys + plan->off[i], plan->len[i], &fields[i]);
+    planned_fields(&c, plan, ev, false);
     cursor_close(&c);
 }
 
@@ -690,9 +765,94 @@ static void put_checked_fields(GString *out, const pt_envelope *env, const pt_ev
     cursor_close(&c);
 }
 
-void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *ev)
+/* Line heads per stream and kind (per thread): {"ts":SEC.uuuuuu,"flow":..,"proto":..,
+ * "event":"KIND","client":..,"server":".." for the second of the last planned event of each
+ * stream with an id (pt_envelope.stream_id) and kind, so such an event starts with one copy
+ * and its six microsecond digits patched in. Direct mapped by a hash of id and kind address;
+ * a hit needs the same id (the same envelope texts), kind address (a planned kind is a
+ * checked literal: same address, same text) and second. Ids are never reused, so a stream's
+ * storage reused is a new id. */
+#define PT_JSON_HEAD_SLOTS 64 /* streams remembered (a power of two) */
+#define JSON_HEAD_ROOM                                                                             \
+    (48 + sizeof(((env_slot *)0)->head) + JSON_FAST_NAME_MAX + sizeof(((env_slot *)0)->tail))
+typedef struct head_slot {
+    uint64_t stream_id; /* 0: empty */
+    const char *kind;
+    int64_t sec;
+    uint16_t len;
+    uint8_t usec_at;           /* offset of the microsecond digits */
+    char text[JSON_HEAD_ROOM]; /* read in 32-byte blocks */
+} head_slot;
+static _Thread_local head_slot heads[PT_JSON_HEAD_SLOTS];
+G_STATIC_ASSERT((PT_JSON_HEAD_SLOTS & (PT_JSON_HEAD_SLOTS - 1)) == 0);
+/* ts (at most 33 bytes), envelope head, kind and tail, rounded up to 32 (the copy), fit. */
+G_STATIC_ASSERT((33 + (9 + 2 * PT_JSON_ENV_NAME_MAX + 22) + JSON_FAST_NAME_MAX +
+                 (25 + 2 * PT_ENDPOINT_STRLEN) + 31) /
+                    32 * 32 <=
+                JSON_HEAD_ROOM);
+
+/* Fill h with the head of a planned event at second sec >= 0; false (h left empty) when the
+ * envelope cannot be cached. */
+static bool head_fill(head_slot *h, const pt_envelope *env, const pt_event *ev,
+                      const json_plan *plan, int64_t sec)
 {
-    const json_plan *plan = plan_for(env, ev);
+    h->stream_id = 0;
+    const env_slot *e = env_slot_for(env);
+    if (!e)
+        return false;
+    char *w = h->text;
+    memcpy(w, "{\"ts\":", 6);
+    w += 6;
+    w += pt_escape_u64_to(w, (uint64_t)sec);
+    *w++ = '.';
+    h->usec_at = (uint8_t)(w - h->text);
+    w = put_usec(w, 0);
+    memcpy(w, e->head, e->head_len);
+    w += e->head_len;
+    memcpy(w, plan->kind, plan->kind_len);
+    w += plan->kind_len;
+    memcpy(w, e->tail, e->tail_len);
+    w += e->tail_len;
+    h->len = (uint16_t)(w - h->text);
+    h->stream_id = env->stream_id;
+    h->kind = ev->kind;
+    h->sec = sec;
+    return true;
+}
+
+/* A planned event of a stream with an id, with "}" and the newline when `newline`: the
+ * cached head, then the fields. false (nothing written) when it takes the general path. */
+static bool render_headed(GString *out, const pt_envelope *env, const pt_event *ev,
+                          const json_plan *plan, bool newline)
+{
+    int64_t sec = ev->ts.sec;
+    if (!env->stream_id || sec < 0)
+        return false;
+    uint64_t key = (env->stream_id ^ ((uintptr_t)ev->kind >> 3)) * UINT64_C(0x9e3779b97f4a7c15);
+    head_slot *h = &heads[(size_t)(key >> 32) & (PT_JSON_HEAD_SLOTS - 1)];
+    if ((h->stream_id != env->stream_id || h->kind != ev->kind || h->sec != sec) &&
+        !head_fill(h, env, ev, plan, sec))
+        return false;
+    json_cursor c = cursor_open(out);
+    char *w = cursor_room(&c, sizeof h->text + plan->room);
+    size_t len = h->len, usec_at = h->usec_at;
+    const char *text = h->text;
+    for (size_t i = 0; i < len; i += 32)
+        memcpy(w + i, text + i, 32);
+    uint32_t nsec = ev->ts.nsec;
+    if (G_UNLIKELY(nsec >= 1000000000u))
+        nsec %= 1000000000u;
+    put_usec(w + usec_at, nsec / 1000u);
+    c.w = w + len;
+    planned_fields(&c, plan, ev, newline);
+    cursor_close(&c);
+    return true;
+}
+
+/* The general render (no cached head), with the event's plan (or NULL) looked up. */
+static void render_general(GString *out, const pt_envelope *env, const pt_event *ev,
+                           const json_plan *plan)
+{
     char *w = pt_buf_reserve(out, JSON_TS_ROOM);
     memcpy(w, "{\"ts\":", 6);
     pt_buf_commit(out, (size_t)(put_ts_to(w + 6, &ev->ts) - w));
@@ -704,7 +864,9 @@ void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *e
     }
     if (plan) {
         put_planned_fields(out, plan, ev);
-    } else if (env->names_checked) {
+        return;
+    }
+    if (env->names_checked) {
         put_checked_fields(out, env, ev);
     } else {
         for (size_t i = 0; i < ev->n_fields; i++)
@@ -714,11 +876,21 @@ void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *e
     g_string_append_c(out, '}');
 }
 
+void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *ev)
+{
+    const json_plan *plan = plan_for(env, ev);
+    if (!plan || !render_headed(out, env, ev, plan, false))
+        render_general(out, env, ev, plan);
+}
+
 static void json_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
 {
     json_sink *j = (json_sink *)s;
-    pt_sink_json_render(j->out.buf, env, ev);
-    g_string_append_c(j->out.buf, '\n');
+    const json_plan *plan = plan_for(env, ev);
+    if (!plan || !render_headed(j->out.buf, env, ev, plan, true)) {
+        render_general(j->out.buf, env, ev, plan);
+        g_string_append_c(j->out.buf, '\n');
+    }
     pt_sink_batch_line_done(s, &j->out);
 }
 

@@ -267,17 +267,39 @@ static size_t cmd_fields(const rd_stream *st, const rd_cmd *c, pt_field *f)
     return n;
 }
 
-/* Layout bits of a `command` event: which of its optional fields it has. */
-enum {
-    EV_BUILT = 1u << 0,
-    EV_KEY = 1u << 1,
-    EV_INLINE = 1u << 2,
-    EV_BLOCKING = 1u << 3,
-    EV_MULTI = 1u << 4,
-    EV_RESP = 1u << 5,
-    EV_REPLY = 1u << 6,
-    EV_REPLY_NULL = 1u << 7
-};
+/* The layout bits of a `command` event for complete command c (reply bits apart). */
+static inline uint32_t cmd_layout(const rd_stream *st, const rd_cmd *c)
+{
+    return c->ev_bits | (st->resp != 2 ? EV_RESP : 0);
+}
+
+/* The key of complete command c, or NULL (as cmd_key() finds it, from its layout bits). */
+static inline const pt_span *cmd_key_bits(const rd_cmd *c)
+{
+    return (c->ev_bits & EV_KEY) ? &c->args[c->key_index] : NULL;
+}
+
+/* Rewrite the command values of st->ev, built for the same layout; returns the index of the
+ * first reply field. */
+static inline size_t cmd_values(rd_stream *st, const rd_cmd *c, const pt_span *key)
+{
+    pt_field *f = st->ev;
+    size_t n = 0;
+    f[n++].v.str = PT_SPAN(c->name, c->name_len);
+    f[n].v.list.items = c->args;
+    f[n].v.list.count = c->n_args;
+    f[n++].v.list.total = c->argc - c->name_words;
+    f[n++].v.u = c->arg_bytes;
+    if (key)
+        f[n++].v.str = *key;
+    f[n++].v.u = c->seq;
+    f[n++].v.u = c->wire_bytes;
+    /* inline, blocking, multi: constant true when present */
+    n += (size_t)c->is_inline + (size_t)c->blocking + (size_t)c->in_multi;
+    if (st->resp != 2)
+        f[n++].v.u = (uint64_t)st->resp;
+    return n;
+}
 
 /* Emit a `command` event. Its fields are kept in the stream (st->ev): while the next event
  * has the same layout (same optional fields, so the same names and types at the same places),
@@ -286,26 +308,11 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
                      const pt_time *reply_ts)
 {
     pt_field *f = st->ev;
-    const pt_span *key = cmd_key(c);
-    uint32_t layout = EV_BUILT | (key ? EV_KEY : 0) | (c->is_inline ? EV_INLINE : 0) |
-                      (c->blocking ? EV_BLOCKING : 0) | (c->in_multi ? EV_MULTI : 0) |
-                      (st->resp != 2 ? EV_RESP : 0) | (r ? EV_REPLY : 0) |
-                      (r && r->null ? EV_REPLY_NULL : 0);
+    const pt_span *key = cmd_key_bits(c);
+    uint32_t layout = cmd_layout(st, c) | (r ? EV_REPLY : 0) | (r && r->null ? EV_REPLY_NULL : 0);
     size_t n = 0;
     if (layout == st->ev_layout) {
-        f[n++].v.str = PT_SPAN(c->name, c->name_len);
-        f[n].v.list.items = c->args;
-        f[n].v.list.count = c->n_args;
-        f[n++].v.list.total = c->argc - c->name_words;
-        f[n++].v.u = c->arg_bytes;
-        if (key)
-            f[n++].v.str = *key;
-        f[n++].v.u = c->seq;
-        f[n++].v.u = c->wire_bytes;
-        /* inline, blocking, multi: constant true when present */
-        n += (size_t)c->is_inline + (size_t)c->blocking + (size_t)c->in_multi;
-        if (st->resp != 2)
-            f[n++].v.u = (uint64_t)st->resp;
+        n = cmd_values(st, c, key);
         if (r) {
             if (r->null)
                 n++; /* null */
@@ -336,6 +343,54 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
         st->ev_layout = layout;
     }
     st->cfg->host->emit(st->s, "command", &c->ts, f, n);
+}
+
+/* rd_emit_command() for a scalar reply whose event layout is not the one st->ev holds. */
+static __attribute__((noinline)) void emit_scalar_rebuild(rd_stream *st, rd_cmd *c,
+                                                          pt_resp_type type, pt_span value,
+                                                          uint64_t reply_bytes)
+{
+    rd_reply r = {.started = true, .type = type, .error = type == PT_RESP_ERROR, .scalar = value};
+    rd_emit_command(st, c, &r, reply_bytes, st->ts);
+}
+
+/* rd_emit_command() for a whole, non-null simple string, error, integer or bulk string reply
+ * (the scalar fast path): the same event, with the reply's value, type name and error flag
+ * taken straight from its type byte, and no reply state. */
+static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_span value,
+                               uint64_t reply_bytes)
+{
+    if ((cmd_layout(st, c) | EV_REPLY) != st->ev_layout) {
+        emit_scalar_rebuild(st, c, type, value, reply_bytes);
+        return;
+    }
+    pt_field *f = st->ev;
+    size_t n = cmd_values(st, c, cmd_key_bits(c));
+    f[n++].v.str = value;
+    f[n++].v.str = type_names[type];
+    f[n++].v.b = type == PT_RESP_ERROR;
+    f[n++].v.u = reply_bytes;
+    f[n++].v.i = pt_time_diff_us(st->ts, &c->ts);
+    st->cfg->host->emit(st->s, "command", &c->ts, f, n);
+}
+
+/* A whole top-level scalar reply from the parser's fast path (pt_resp_on_scalar). Usually
+ * (no reply in progress, a command waiting that is no session command, no MONITOR, a
+ * '+', '-', ':' or '$') it is that command's reply and goes straight into its event:
+ * the reply state is neither set nor cleared. Everything else takes rd_reply_scalar_slow. */
+void rd_reply_scalar(void *ctx, pt_resp_type t, const uint8_t *val, size_t len, uint64_t wire_bytes)
+{
+    rd_stream *st = ctx;
+    rd_cmd *head = rd_fifo_head(st);
+    if (!head || st->reply.started || st->reply.attr_depth || st->monitor ||
+        (t != PT_RESP_SIMPLE && t != PT_RESP_ERROR && t != PT_RESP_INTEGER && t != PT_RESP_BULK) ||
+        (head->info && (head->info->flags & PT_RCMD_SESSION))) {
+        rd_reply_scalar_slow(st, t, val, len, wire_bytes);
+        return;
+    }
+    st->rep_tentative = false;
+    emit_scalar(st, head, t, PT_SPAN(val, len), wire_bytes);
+    rd_fifo_pop(st);
 }
 
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts)
@@ -424,6 +479,7 @@ void rd_command_complete_session(rd_stream *st, rd_cmd *c)
         no_reply = true;
         st->reply_mode = 0;
     }
+    c->ev_bits = rd_cmd_bits(c);
     if (no_reply) {
         c->expect = RD_EXPECT_NONE;
         rd_emit_command(st, c, NULL, 0, NULL);

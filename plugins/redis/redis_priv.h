@@ -67,7 +67,8 @@ typedef struct rd_cmd {
     uint32_t redact_next; /* HELLO ... AUTH user pass */
     uint32_t name_words;  /* 1, or 2 with a subcommand */
     rd_expect expect;
-    uint32_t n_args; /* args kept */
+    uint32_t n_args;  /* args kept */
+    uint32_t ev_bits; /* once complete: which optional fields its event has (rd_cmd_bits) */
     bool is_inline, blocking, in_multi;
     bool after_streams; /* XREAD: the STREAMS keyword was seen; the next arg is the key */
     /* Kept when the slot is reused (rd_build_slot clears only what is above `mem`): */
@@ -98,6 +99,18 @@ typedef struct rd_reply {
     int64_t last_int; /* last depth-1 integer (subscription count) */
 } rd_reply;
 
+/* Layout bits of a `command` event: which of its optional fields it has. */
+enum {
+    EV_BUILT = 1u << 0,
+    EV_KEY = 1u << 1,
+    EV_INLINE = 1u << 2,
+    EV_BLOCKING = 1u << 3,
+    EV_MULTI = 1u << 4,
+    EV_RESP = 1u << 5,
+    EV_REPLY = 1u << 6,
+    EV_REPLY_NULL = 1u << 7
+};
+
 /* Per connection. */
 typedef struct rd_stream {
     const rd_config *cfg;
@@ -118,6 +131,8 @@ typedef struct rd_stream {
     uint32_t ev_layout;       /* which optional fields ev holds (0: none built yet) */
     const pt_rcmd *last_info; /* the last command looked up */
     size_t last_len;          /* the length of its name */
+    uint8_t last_raw[16];     /* its name as it came, when at most 16 bytes (last_raw_ok) */
+    bool last_raw_ok;
 
     /* session */
     int resp;       /* 2 or 3 */
@@ -143,11 +158,15 @@ typedef struct rd_stream {
 /* request.c: the client side. */
 extern const pt_resp_handler rd_request_handler;
 /* The request parser's batch callback (pt_resp_on_command): one whole command at once. */
-void rd_request_command(void *ctx, const pt_span *argv, size_t argc, const pt_resp_msg *m);
+void rd_request_command(void *ctx, const pt_span *argv, size_t argc, uint64_t wire_bytes);
 /* reply.c: the server side. */
 extern const pt_resp_handler rd_reply_handler;
-/* The reply parser's callback for whole scalar replies (pt_resp_on_scalar). */
-void rd_reply_scalar(void *ctx, const pt_resp_item *it, const pt_resp_msg *m);
+/* redis.c: the reply parser's callback for whole scalar replies (pt_resp_on_scalar). */
+void rd_reply_scalar(void *ctx, pt_resp_type type, const uint8_t *val, size_t len,
+                     uint64_t wire_bytes);
+/* reply.c: what it does for the scalars that cannot go straight to their command. */
+void rd_reply_scalar_slow(rd_stream *st, pt_resp_type type, const uint8_t *val, size_t len,
+                          uint64_t wire_bytes);
 void rd_reply_clear(rd_reply *r);
 
 /* redis.c: events and the FIFO. */
@@ -178,6 +197,15 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts);
 void rd_command_complete_session(rd_stream *st, rd_cmd *c);
 
+/* The layout bits a complete command gives its event (key, inline, blocking, multi), noted
+ * once in c->ev_bits: the command's fields no longer change. */
+static inline uint32_t rd_cmd_bits(const rd_cmd *c)
+{
+    bool key = c->key_index >= 0 && (uint64_t)c->key_index < c->n_args && c->args;
+    return EV_BUILT | (key ? EV_KEY : 0) | (c->is_inline ? EV_INLINE : 0) |
+           (c->blocking ? EV_BLOCKING : 0) | (c->in_multi ? EV_MULTI : 0);
+}
+
 /* A command was read completely: note when, number it, and queue it for its reply. Session
  * commands and CLIENT REPLY OFF/SKIP take rd_command_complete_session(). */
 static inline void rd_command_complete(rd_stream *st, rd_cmd *c, uint64_t wire_bytes,
@@ -192,6 +220,7 @@ static inline void rd_command_complete(rd_stream *st, rd_cmd *c, uint64_t wire_b
         return;
     }
     c->in_multi = st->in_multi;
+    c->ev_bits = rd_cmd_bits(c);
     st->count++;
 }
 /* Clear a slot's per-command fields: its buffers are reused as they are. In two halves, which

@@ -333,7 +333,7 @@ static void reply_reuse(rd_reply *r)
 }
 
 /* A reply is complete: pair it (or report it as a push or an orphan). Inlined into
- * rd_reply_scalar, the usual way here. */
+ * rd_reply_scalar_slow. */
 static inline __attribute__((always_inline)) void rep_done(void *ctx, const pt_resp_msg *m)
 {
     rd_stream *st = ctx;
@@ -356,25 +356,27 @@ static inline __attribute__((always_inline)) void rep_done(void *ctx, const pt_r
     reply_reuse(r);
 }
 
-/* A whole top-level scalar reply from the parser's fast path (pt_resp_on_scalar): what
- * rep_value and rep_done do for it, without the generic checks when, as usual, no reply is in
- * progress (the reply state is clear). */
-void rd_reply_scalar(void *ctx, const pt_resp_item *it, const pt_resp_msg *m)
+/* rd_reply_scalar() when the scalar cannot go straight to its command (see redis.c): what
+ * rep_value and rep_done do for it, without the generic checks when the reply state is
+ * clear. */
+void rd_reply_scalar_slow(rd_stream *st, pt_resp_type type, const uint8_t *val, size_t len,
+                          uint64_t wire_bytes)
 {
-    rd_stream *st = ctx;
     rd_reply *r = &st->reply;
-    if (r->started || r->attr_depth || it->type == PT_RESP_VERBATIM) {
-        rep_value(ctx, it);
-        rep_done(ctx, m);
+    pt_resp_item it = {.type = type, .value = PT_SPAN(val, len)};
+    pt_resp_msg m = {wire_bytes, false};
+    if (r->started || r->attr_depth || type == PT_RESP_VERBATIM) {
+        rep_value(st, &it);
+        rep_done(st, &m);
         return;
     }
     r->started = true;
-    r->type = it->type;
-    r->null = it->null;
-    r->error = it->type == PT_RESP_ERROR || it->type == PT_RESP_BLOB_ERROR;
-    r->count = (uint64_t)it->count;
-    r->scalar = it->value;
-    rep_done(ctx, m);
+    r->type = type;
+    r->null = false;
+    r->error = type == PT_RESP_ERROR || type == PT_RESP_BLOB_ERROR;
+    r->count = 0;
+    r->scalar = it.value;
+    rep_done(st, &m);
 }
 
 const pt_resp_handler rd_reply_handler = {

@@ -173,19 +173,52 @@ static inline bool name_is(const uint8_t *s, const char *ref, size_t n)
     return true;
 }
 
-/* The command word: look the name up (pipelines repeat commands: the previous one is tried
- * before the hash) and set the name, upper case. */
-static inline __attribute__((always_inline)) void on_name(rd_stream *st, rd_cmd *c,
-                                                          const pt_span *vp)
+/* Whether the n (at most 16) bytes at a and b are the same: two overlapping loads of each
+ * instead of a loop (a is the name as it came, b the copy of the last one). */
+static inline bool same_raw(const uint8_t *a, const uint8_t *b, size_t n)
 {
-    pt_span v = *vp;
+    if (n >= 8) {
+        uint64_t a0, a1, b0, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&a1, a + n - 8, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&b1, b + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4);
+        memcpy(&a1, a + n - 4, 4);
+        memcpy(&b0, b, 4);
+        memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n == 0)
+        return true;
+    return ((a[0] ^ b[0]) | (a[n / 2] ^ b[n / 2]) | (a[n - 1] ^ b[n - 1])) == 0;
+}
+
+/* The command info of name v (whole): the last one when v is spelled as the last name was
+ * (pipelines repeat commands: a comparison of the bytes as they came), else the last one when
+ * v is its name in another case, else a hash lookup. Remembers the result and its spelling. */
+static inline const pt_rcmd *name_info(rd_stream *st, pt_span v)
+{
     const pt_rcmd *info = st->last_info;
-    if (v.len != v.full_len) {
-        info = NULL;
-    } else if (!info || v.len != st->last_len || !name_is(v.ptr, info->name, v.len)) {
+    if (v.len == st->last_len && st->last_raw_ok && same_raw(v.ptr, st->last_raw, v.len))
+        return info;
+    if (!info || v.len != st->last_len || !name_is(v.ptr, info->name, v.len)) {
         info = st->last_info = pt_rcmd_find(v.ptr, v.len);
         st->last_len = info ? v.len : 0;
     }
+    st->last_raw_ok = info && v.len <= sizeof(st->last_raw);
+    if (st->last_raw_ok)
+        memcpy(st->last_raw, v.ptr, v.len);
+    return info;
+}
+
+/* Set the command's name from its word v and its info (NULL when unknown), upper case. */
+static inline void set_name(rd_cmd *c, const pt_rcmd *info, pt_span v)
+{
     c->info = info;
     if (info) {
         /* a known name is the table's upper-case spelling, of the same length; its fixed-size,
@@ -235,11 +268,17 @@ static void on_arg(rd_stream *st, rd_cmd *c, uint64_t w, pt_span v)
     keep_arg(cfg, c, v, hide);
 }
 
+/* The command word: look the name up and set the name. */
+static void on_name(rd_stream *st, rd_cmd *c, pt_span v)
+{
+    set_name(c, v.len == v.full_len ? name_info(st, v) : NULL, v);
+}
+
 static void on_word(rd_stream *st, rd_cmd *c, pt_span v)
 {
     uint64_t w = c->words++;
     if (w == 0)
-        on_name(st, c, &v);
+        on_name(st, c, v);
     else
         on_arg(st, c, w, v);
 }
@@ -268,49 +307,88 @@ static void req_done(void *ctx, const pt_resp_msg *m)
     rd_command_complete(st, rd_fifo_tail(st), m->wire_bytes, m->is_inline);
 }
 
+/* rd_request_command() for any command but the usual ones: its slot cleared, then each
+ * argument as on_arg() takes it (subcommand, redaction, BLOCK, key rules). */
+static __attribute__((noinline)) void command_generic(rd_stream *st, rd_cmd *c, const pt_rcmd *info,
+                                                      const pt_span *argv, size_t argc)
+{
+    rd_slot_clear(c);
+    c->argc = argc;
+    c->words = argc;
+    set_name(c, info, argv[0]);
+    for (size_t k = 1; k < argc; k++)
+        on_arg(st, c, k, argv[k]);
+}
+
+/* rd_request_command() for the usual command (GET, SET, HSET...): no subcommand, nothing to
+ * hide, no BLOCK option, the key at a fixed place; what on_arg does for each argument, in one
+ * loop. The slot is not cleared: every field read once a command is complete is written here
+ * (words, numkeys_at, redact_next and after_streams only matter while a command is read word
+ * by word, which starts from a cleared slot). */
+static inline uint32_t command_usual(const rd_config *cfg, rd_cmd *c, const pt_rcmd *info,
+                                     const pt_span *argv, size_t argc)
+{
+    /* in locals: the copies could alias them, which would reload them for each argument */
+    uint8_t *const buf = c->buf;
+    pt_span *const args = c->args;
+    const size_t max_bytes = cfg->max_arg_bytes;
+    uint64_t bytes = 0;
+    size_t keep = args ? cfg->max_args : 0, kept = 0, used = 0;
+    for (size_t k = 1; k < argc; k++) {
+        pt_span v = argv[k];
+        bytes += v.full_len;
+        if (kept < keep) {
+            size_t n = v.len < max_bytes ? v.len : max_bytes;
+            uint8_t *dst = buf + used;
+            copy_bytes(dst, v.ptr, n);
+            used += n;
+            args[kept++] = (pt_span){dst, n, v.full_len};
+        }
+    }
+    c->argc = argc;
+    c->arg_index = argc - 1;
+    c->arg_bytes = bytes;
+    c->n_args = (uint32_t)kept;
+    c->buf_used = used;
+    c->name_words = 1;
+    c->expect = RD_EXPECT_REPLY;
+    size_t at = (size_t)(info->key - PT_RKEY_ARG0);
+    bool keyed = info->key != PT_RKEY_NONE && argc - 1 > at;
+    c->key_index = keyed ? (int64_t)at : -1;
+    set_name(c, info, argv[0]);
+    /* its event's layout bits but multi (rd_cmd_bits() from what is known here) */
+    return EV_BUILT | (keyed && at < kept ? EV_KEY : 0) | (c->blocking ? EV_BLOCKING : 0);
+}
+
 /* A whole command from the parser's fast path (pt_resp_on_command): what req_value and
  * req_done do for its header, words and end, with the slot looked up once. */
-void rd_request_command(void *ctx, const pt_span *argv, size_t argc, const pt_resp_msg *m)
+void rd_request_command(void *ctx, const pt_span *argv, size_t argc, uint64_t wire_bytes)
 {
     rd_stream *st = ctx;
     const rd_config *cfg = st->cfg;
-    rd_cmd *c = rd_build_slot(st);
-    c->argc = argc;
-    c->words = argc;
-    on_name(st, c, &argv[0]);
-    const pt_rcmd *info = c->info;
+    rd_cmd *c = rd_fifo_tail(st);
+    if (st->count >= cfg->max_pending || st->count + 1 > st->cap || !c->mem)
+        c = rd_build_slot_slow(st);
+    const pt_rcmd *info = argv[0].len == argv[0].full_len ? name_info(st, argv[0]) : NULL;
+    st->building = false;
+    st->req_tentative = false;
     if (!info ||
         (info->flags &
          (PT_RCMD_CONTAINER | PT_RCMD_REDACT | PT_RCMD_SESSION | PT_RCMD_BLOCK_OPT)) ||
-        info->key > PT_RKEY_ARG2) {
-        for (size_t k = 1; k < argc; k++)
-            on_arg(st, c, k, argv[k]);
-    } else {
-        /* the usual command (GET, SET, HSET...): no subcommand, nothing to hide, no BLOCK
-         * option, the key at a fixed place; what on_arg does for each argument, in one loop */
-        uint64_t bytes = 0;
-        size_t keep = c->args ? cfg->max_args : 0, kept = 0, used = 0;
-        for (size_t k = 1; k < argc; k++) {
-            pt_span v = argv[k];
-            bytes += v.full_len;
-            if (kept < keep) {
-                size_t n = v.len < cfg->max_arg_bytes ? v.len : cfg->max_arg_bytes;
-                uint8_t *dst = c->buf + used;
-                copy_bytes(dst, v.ptr, n);
-                used += n;
-                c->args[kept++] = (pt_span){dst, n, v.full_len};
-            }
-        }
-        c->arg_index = argc - 1;
-        c->arg_bytes = bytes;
-        c->n_args = (uint32_t)kept;
-        c->buf_used = used;
-        if (info->key != PT_RKEY_NONE && argc - 1 > (size_t)(info->key - PT_RKEY_ARG0))
-            c->key_index = info->key - PT_RKEY_ARG0;
+        info->key > PT_RKEY_ARG2 || st->reply_mode != 0) {
+        command_generic(st, c, info, argv, argc);
+        rd_command_complete(st, c, wire_bytes, false);
+        return;
     }
-    st->building = false;
-    st->req_tentative = false;
-    rd_command_complete(st, c, m->wire_bytes, m->is_inline);
+    /* rd_command_complete() for it: no session command, replies on */
+    uint32_t bits = command_usual(cfg, c, info, argv, argc);
+    c->wire_bytes = wire_bytes;
+    c->is_inline = false;
+    c->ts = *st->ts;
+    c->seq = ++st->next_seq;
+    c->in_multi = st->in_multi;
+    c->ev_bits = bits | (st->in_multi ? EV_MULTI : 0);
+    st->count++;
 }
 
 const pt_resp_handler rd_request_handler = {

@@ -766,11 +766,11 @@ static bool request_here(pt_resp_parser *p)
         }
         if (k < n)
             break;
-        pt_resp_msg msg = {(uint64_t)(q - s), false};
         p->pos = (size_t)(q - data);
         if (p->command) {
-            p->command(p->ctx, arg, (size_t)n, &msg);
+            p->command(p->ctx, arg, (size_t)n, (uint64_t)(q - s));
         } else {
+            pt_resp_msg msg = {(uint64_t)(q - s), false};
             pt_resp_item head = {.type = PT_RESP_ARRAY, .depth = 0, .count = (int64_t)n};
             p->h.value(p->ctx, &head);
             for (k = 0; k < n; k++) {
@@ -806,9 +806,12 @@ static bool reply_here(pt_resp_parser *p)
         uint8_t t = *s;
         const uint8_t *v = s + 1, *q;
         uint64_t n;
-        if (t == '+' || t == '-' || t == ':') {
-            /* "+OK\r\n", the most common reply of all, without the scan */
-            q = t == '+' && end - v >= 4 && memcmp(v, "OK\r\n", 4) == 0 ? v + 2 : find_cr(v, end);
+        if (t == '+' && end - v >= 4 && memcmp(v, "OK\r\n", 4) == 0 && p->lim.max_bulk >= 2) {
+            /* "+OK\r\n", the most common reply of all, without the scan and the checks */
+            n = 2;
+            q = v + 4;
+        } else if (t == '+' || t == '-' || t == ':') {
+            q = find_cr(v, end);
             if (end - q < 2 || q[1] != '\n')
                 break;
             n = (uint64_t)(q - v);
@@ -825,12 +828,12 @@ static bool reply_here(pt_resp_parser *p)
         } else {
             break;
         }
-        pt_resp_item it = {.type = (pt_resp_type)t, .depth = 0, .value = PT_SPAN(v, (size_t)n)};
-        pt_resp_msg msg = {(uint64_t)(q - s), false};
         p->pos = (size_t)(q - data);
         if (p->scalar) {
-            p->scalar(p->ctx, &it, &msg);
+            p->scalar(p->ctx, (pt_resp_type)t, v, (size_t)n, (uint64_t)(q - s));
         } else {
+            pt_resp_item it = {.type = (pt_resp_type)t, .value = PT_SPAN(v, (size_t)n)};
+            pt_resp_msg msg = {(uint64_t)(q - s), false};
             p->h.value(p->ctx, &it);
             if (p->h.done)
                 p->h.done(p->ctx, &msg);

@@ -87,11 +87,11 @@ typedef struct pt_resp_handler {
 
 /* Optional batch callback of a request parser: a whole "*<n>" array of n bulk strings that
  * lies in the chunk being fed is reported in one call, argv[0..argc) being its strings (spans
- * of the chunk), instead of the value (header), n x value (depth 1), end and done calls it
- * stands for. Commands read otherwise (split across chunks, inline) still come through those
- * calls. */
+ * of the chunk) and wire_bytes its bytes on the wire, instead of the value (header), n x value
+ * (depth 1), end and done calls it stands for. Commands read otherwise (split across chunks,
+ * inline) still come through those calls. */
 typedef void (*pt_resp_command_fn)(void *ctx, const pt_span *argv, size_t argc,
-                                   const pt_resp_msg *m);
+                                   uint64_t wire_bytes);
 
 typedef struct pt_resp_parser pt_resp_parser;
 
@@ -107,9 +107,11 @@ void pt_resp_free(pt_resp_parser *p);
 void pt_resp_on_command(pt_resp_parser *p, pt_resp_command_fn fn);
 
 /* Optional callback of a reply parser: a top-level simple string, error, integer or bulk
- * string that lies in the chunk being fed is reported in one call (the item, then the
- * message) instead of the value and done calls it stands for. */
-typedef void (*pt_resp_scalar_fn)(void *ctx, const pt_resp_item *it, const pt_resp_msg *m);
+ * string that lies in the chunk being fed is reported in one call (its type, its value
+ * [val, val + len) in the chunk, and its bytes on the wire) instead of the value and done
+ * calls it stands for (an item of that type, depth 0, not null, value {val, len, len}). */
+typedef void (*pt_resp_scalar_fn)(void *ctx, pt_resp_type type, const uint8_t *val, size_t len,
+                                  uint64_t wire_bytes);
 
 /* Set (or, with NULL, clear) that callback. */
 void pt_resp_on_scalar(pt_resp_parser *p, pt_resp_scalar_fn fn);

@@ -498,12 +498,73 @@ static void test_fast_equals_bytewise(void)
     free(ss);
 }
 
+/* Command names looked up one after another in one packet, each differing from the one
+ * before by a byte or by case (the plugin compares a name with the previous one's bytes
+ * before hashing it): every event names its own command. */
+static void test_name_after_name(void)
+{
+    static const char *const words[][2] = {{"GET", "GET"},
+                                           {"SET", "SET"},
+                                           {"set", "SET"},
+                                           {"DEL", "DEL"},
+                                           {"Del", "DEL"},
+                                           {"FOO", "FOO"},
+                                           {"foo", "FOO"},
+                                           {"HGET", "HGET"},
+                                           {"HSET", "HSET"},
+                                           {"GETEX", "GETEX"},
+                                           {"SETEX", "SETEX"},
+                                           {"ZPOPMAX", "ZPOPMAX"},
+                                           {"ZPOPMIN", "ZPOPMIN"},
+                                           {"zpopmin", "ZPOPMIN"},
+                                           {"XREVRANGE", "XREVRANGE"},
+                                           {"ZREVRANGE", "ZREVRANGE"},
+                                           {"SUNIONSTORE", "SUNIONSTORE"},
+                                           {"ZUNIONSTORE", "ZUNIONSTORE"},
+                                           {"ZREMRANGEBYLEX", "ZREMRANGEBYLEX"},
+                                           {"ZREVRANGEBYLEX", "ZREVRANGEBYLEX"},
+                                           {"ZREMRANGEBYSCORE", "ZREMRANGEBYSCORE"},
+                                           {"ZREVRANGEBYSCORE", "ZREVRANGEBYSCORE"},
+                                           {"GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER"},
+                                           {"GEORADIUSBYMEMBEX", "GEORADIUSBYMEMBEX"},
+                                           {"E", "E"},
+                                           {"ECHO", "ECHO"},
+                                           {"ECHO", "ECHO"}};
+    size_t n = sizeof(words) / sizeof(words[0]);
+    buf req = {malloc(FP_BUF), 0}, rep = {malloc(FP_BUF), 0};
+    CU_ASSERT_FATAL(req.d && rep.d);
+    for (size_t i = 0; i < n; i++) {
+        put_s(&req, "*2\r\n");
+        put_word(&req, words[i][0]);
+        put_word(&req, "k");
+        put_s(&rep, ":1\r\n");
+    }
+    pt_mockhost *m = pt_mock_new(pt_redis_descriptor(), NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    pt_mock_stream *s = pt_mock_stream_open(m, "127.0.0.1:61318", "127.0.0.1:6379");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    pt_mock_feed(s, C, req.d, req.len, NULL);
+    pt_mock_feed(s, S, rep.d, rep.len, NULL);
+    CU_ASSERT_EQUAL_FATAL(pt_mock_count_kind(m, "command"), n);
+    for (size_t i = 0; i < n; i++) {
+        const pt_mock_event *e = pt_mock_find(m, "command", i);
+        const char *got = pt_mock_field_str(e, "command");
+        CU_ASSERT_STRING_EQUAL(got, words[i][1]);
+        if (strcmp(got, words[i][1]) != 0)
+            fprintf(stderr, "\ncommand %zu: %s, want %s\n", i, got, words[i][1]);
+    }
+    pt_mock_free(m);
+    free(req.d);
+    free(rep.d);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("redis-fastpath", NULL, NULL);
     CU_add_test(s, "fast paths report what the byte-wise states report", test_fast_equals_bytewise);
+    CU_add_test(s, "each name after another is its own command", test_name_after_name);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures();

@@ -1,9 +1,9 @@
 /* test_event_caches.c — unit tests of the event path's fast paths: the host's cache of
  * checked names (a name rewritten in place is checked again), the JSON sink's per-stream
  * envelope cache (reused flow storage renders its new values), the seconds cache of JSON
- * timestamps, integer doubles without printf, the remembered event shapes of the host, the
- * JSON fast paths against the general path, and the word-at-a-time escaping scans against
- * byte-wise references. */
+ * timestamps, integer doubles without printf, the remembered event shapes and the stream ids
+ * of the host, the JSON line heads per stream id and kind, the JSON fast paths against the
+ * general path, and the word-at-a-time escaping scans against byte-wise references. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +279,7 @@ typedef struct probe_sink {
     pt_sink base;
     bool names_checked, names_literal;
     uint64_t shape_id;
+    uint64_t stream_id;
     uint64_t events;
 } probe_sink;
 
@@ -289,6 +290,7 @@ static void probe_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
     p->names_checked = env->names_checked;
     p->names_literal = env->names_literal;
     p->shape_id = env->shape_id;
+    p->stream_id = env->stream_id;
     p->events++;
 }
 static void probe_flush(pt_sink *s)
@@ -603,6 +605,97 @@ static void test_json_plans(void)
     g_rand_free(r);
 }
 
+/* Stream ids: every event of a stream carries the same non-zero id; another stream, the
+ * stream struct zeroed for reuse (the dispatcher's pool) or another plugin gets a new one. */
+static void test_host_stream_ids(void)
+{
+    host_fixture x;
+    host_fixture_init(&x);
+    probe_sink *probe = add_probe(&x);
+    CU_ASSERT_TRUE(emit_one(&x, "k", "a"));
+    uint64_t first = probe->stream_id;
+    CU_ASSERT_NOT_EQUAL(first, 0);
+    CU_ASSERT_TRUE(emit_one(&x, "k", "a"));
+    CU_ASSERT_EQUAL(probe->stream_id, first);
+    pt_stream other = x.st;
+    other.env_id = 0;
+    other.env_plugin = NULL;
+    pt_time ts = {1, 0};
+    pt_field f[] = {PT_F_UINT("a", 1)};
+    x.h->emit(&other, "k", &ts, f, 1);
+    uint64_t second = probe->stream_id;
+    CU_ASSERT_TRUE(second != 0 && second != first);
+    CU_ASSERT_TRUE(emit_one(&x, "k", "a"));
+    CU_ASSERT_EQUAL(probe->stream_id, first);
+    x.st.env_id = 0; /* the struct reused for another flow (zeroed by its owner) */
+    x.h->emit(&x.st, "k", &ts, f, 1);
+    uint64_t third = probe->stream_id;
+    CU_ASSERT_TRUE(third != 0 && third != first && third != second);
+    pt_plugin_ref ref2 = x.ref; /* the same stream handed to another plugin */
+    x.st.plugin = &ref2;
+    x.h->emit(&x.st, "k", &ts, f, 1);
+    CU_ASSERT_TRUE(probe->stream_id != 0 && probe->stream_id != third);
+    pt_events_free(x.bus);
+}
+
+/* The per-stream line heads (pt_envelope.stream_id) write what the general path writes:
+ * more streams than slots, changes of second and kind on a stream, negative times, flow
+ * ids that cannot be cached, and flow storage reused under a new stream id. */
+static void test_json_heads(void)
+{
+    static const char *const kinds[] = {"command", "push", "unanswered"};
+    static const char *const names[] = {"seq", "key", "latency_us"};
+    static char flows[200][48];
+    GRand *r = g_rand_new_with_seed(17);
+    GString *want = g_string_new(NULL), *got = g_string_new(NULL);
+    pt_endpoint c = {{4, {10, 0, 0, 1}}, 1000}, sv = {{4, {10, 0, 0, 2}}, 6379};
+    uint64_t ids[200];
+    for (int i = 0; i < 200; i++) {
+        snprintf(flows[i], sizeof flows[i], i % 50 == 7 ? "F\"%d" : "C%d", i);
+        ids[i] = 1 + (uint64_t)i * 64; /* 600 stream and kind pairs for 64 slots */
+    }
+    for (int it = 0; it < 20000; it++) {
+        int st = g_rand_int_range(r, 0, it % 3 ? 4 : 200), k = g_rand_int_range(r, 0, 3);
+        if (g_rand_int_range(r, 0, 50) == 0) { /* storage reused: new text, new id */
+            snprintf(flows[st], sizeof flows[st], "R%d", it);
+            ids[st] = 100000 + (uint64_t)it;
+        }
+        c.port = (uint16_t)(1000 + st);
+        pt_field f[3];
+        char text[200];
+        size_t tn = (size_t)g_rand_int_range(r, 0, (gint32)sizeof text);
+        memset(text, 'a' + k, tn);
+        f[0] = PT_F_UINT(names[0], (uint64_t)g_rand_int(r));
+        f[1] = PT_F_STR(names[1], PT_SPAN(text, tn));
+        f[2] = PT_F_INT(names[2], -(int64_t)g_rand_int(r));
+        int64_t sec = 1700000000 + g_rand_int_range(r, 0, 3);
+        if (g_rand_int_range(r, 0, 100) == 0)
+            sec = -g_rand_int_range(r, 1, 3);
+        pt_event ev = {.kind = kinds[k],
+                       .ts = {sec, (uint32_t)g_rand_int_range(r, 0, 1000000000)},
+                       .fields = f,
+                       .n_fields = 3};
+        pt_envelope slow = {.proto = "redis", .flow_id = flows[st], .client = &c, .server = &sv};
+        pt_envelope fast = slow;
+        fast.names_checked = fast.names_literal = true;
+        fast.shape_id = 500 + (uint64_t)k;
+        fast.stream_id = ids[st];
+        g_string_truncate(want, 0);
+        pt_sink_json_render(want, &slow, &ev);
+        g_string_free(got, TRUE); /* a small buffer: the room made must suffice (ASan) */
+        got = g_string_sized_new(1);
+        pt_sink_json_render(got, &fast, &ev);
+        if (strcmp(got->str, want->str) != 0) {
+            CU_FAIL("headed render differs");
+            fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
+            break;
+        }
+    }
+    g_string_free(want, TRUE);
+    g_string_free(got, TRUE);
+    g_rand_free(r);
+}
+
 /* Byte-wise references of the scans and of JSON escaping. */
 static size_t ref_plain(const uint8_t *p, size_t n)
 {
@@ -708,6 +801,8 @@ int main(void)
     CU_add_test(s, "host: more names than cache slots", test_host_name_many);
     CU_add_test(s, "host: remembered event shapes", test_host_shapes);
     CU_add_test(s, "host: shape ids", test_host_shape_ids);
+    CU_add_test(s, "host: stream ids", test_host_stream_ids);
+    CU_add_test(s, "json: line heads per stream id", test_json_heads);
     CU_add_test(s, "json: shape plans equal the general path", test_json_plans);
     CU_add_test(s, "json: fast paths equal the general path", test_json_fast_paths);
     CU_add_test(s, "json: envelope of reused flow storage", test_json_envelope_reused);
