@@ -475,28 +475,62 @@ static const key_slot *literal_key(const char *name)
     return k;
 }
 
-/* Per-shape plans (per thread): the key texts of every field of an event shape the host
- * remembered (pt_envelope.shape_id), packed, so that the fields of such an event are keyed
- * by index, without a lookup per name. Direct mapped by the id; ids are never reused. */
+/* Per-shape plans (per thread): for every field of an event shape the host remembered
+ * (pt_envelope.shape_id), the text that starts it for the type it had when planned: the key
+ * and what the value begins with (,"name":" for STR, ,"name":[ for STR_LIST, the whole of
+ * ,"name":null and, for BOOL, ,"name":true followed by ,"name":false), packed, so that the
+ * fields of such an event are written by index: one fixed move of that text, then the value.
+ * A field whose type differs from its plan's (a shape id fixes the names, not the types)
+ * takes the general path. Direct mapped by the id; ids are never reused. */
 #define PT_JSON_PLAN_SLOTS 64   /* shapes remembered (a power of two) */
 #define JSON_PLAN_FIELDS   32   /* most fields of a planned shape */
-#define JSON_PLAN_KEY_ROOM 1024 /* most key text of a planned shape (kept small: per thread) */
-#define JSON_PLAN_SLACK    64   /* >= what a fixed move (key, word) writes past its text */
+#define JSON_PLAN_KEY_ROOM 1024 /* most field text of a planned shape (kept small: per thread) */
+#define JSON_PLAN_SLACK    64   /* >= what a fixed move (text, number) writes past its end */
+#define JSON_PLAN_TEXT_MAX (2 * JSON_KEY_MAX + 9) /* ,"name":true,"name":false */
+/* One field of a plan. */
+typedef struct plan_op {
+    const char *text; /* in the plan's keys */
+    uint32_t len;     /* of the text (for BOOL, of the true text; the false one is a byte longer) */
+    uint32_t type;    /* the pt_field_type it was planned for */
+} plan_op;
 typedef struct json_plan {
     uint64_t shape_id; /* 0: empty */
     uint8_t kind_len;
-    uint32_t room; /* kept free while the fields are written (planned_fields()) */
+    bool short_texts; /* every text (also a false one) is at most JSON_KEY_COPY bytes */
+    uint32_t room;    /* kept free while the fields are written (planned_fields()) */
     char kind[JSON_FAST_NAME_MAX + 16]; /* read in 16-byte blocks */
-    struct {
-        uint16_t off, len; /* of the key text in keys */
-    } key[JSON_PLAN_FIELDS];
+    plan_op op[JSON_PLAN_FIELDS];
     char keys[JSON_PLAN_KEY_ROOM + JSON_KEY_COPY]; /* spare bytes at the end for fixed moves */
 } json_plan;
 static _Thread_local json_plan plans[PT_JSON_PLAN_SLOTS];
 G_STATIC_ASSERT((PT_JSON_PLAN_SLOTS & (PT_JSON_PLAN_SLOTS - 1)) == 0);
 
-/* Fill p with the keys of ev's fields; false (p left empty) when a name cannot be planned
- * or the keys do not fit. */
+/* The text that starts a field of type t at w after its key of klen bytes (key and all, at
+ * most JSON_PLAN_TEXT_MAX bytes); returns the length of the text (for BOOL, of the true one). */
+static size_t plan_text(char *w, size_t klen, unsigned t)
+{
+    switch (t) {
+    case PT_FIELD_STR:
+        w[klen] = '"';
+        return klen + 1;
+    case PT_FIELD_STR_LIST:
+        w[klen] = '[';
+        return klen + 1;
+    case PT_FIELD_NULL:
+        memcpy(w + klen, "null", 4);
+        return klen + 4;
+    case PT_FIELD_BOOL:
+        memcpy(w + klen, "true", 4);
+        memcpy(w + klen + 4, w, klen);
+        memcpy(w + 2 * klen + 4, "false", 5);
+        return klen + 4;
+    default:
+        return klen;
+    }
+}
+
+/* Fill p with the texts of ev's fields; false (p left empty) when a name cannot be planned
+ * or the texts do not fit. */
 static __attribute__((noinline)) bool plan_fill(json_plan *p, uint64_t id, const pt_event *ev)
 {
     p->shape_id = 0;
@@ -505,18 +539,24 @@ static __attribute__((noinline)) bool plan_fill(json_plan *p, uint64_t id, const
         return false;
     memcpy(p->kind, ev->kind ? ev->kind : "", kn);
     p->kind_len = (uint8_t)kn;
-    size_t at = 0;
+    size_t at = 0, longest = 0;
     for (size_t i = 0; i < ev->n_fields; i++) {
-        const char *name = ev->fields[i].name;
-        size_t len =
-            name && at + JSON_KEY_MAX <= JSON_PLAN_KEY_ROOM ? fast_key(p->keys + at, name) : 0;
-        if (!len)
+        const pt_field *f = &ev->fields[i];
+        unsigned t = (unsigned)f->type;
+        size_t klen = f->name && t <= PT_FIELD_NULL && at + JSON_PLAN_TEXT_MAX <= JSON_PLAN_KEY_ROOM
+                          ? fast_key(p->keys + at, f->name)
+                          : 0;
+        if (!klen)
             return false;
-        p->key[i].off = (uint16_t)at;
-        p->key[i].len = (uint16_t)len;
-        at += len;
+        size_t len = plan_text(p->keys + at, klen, t);
+        p->op[i] = (plan_op){p->keys + at, (uint32_t)len, t};
+        size_t all = t == PT_FIELD_BOOL ? 2 * len + 1 : len;
+        at += all;
+        longest = MAX(longest, all - len);
+        longest = MAX(longest, len);
     }
-    /* Every key with the longest fixed-size value (21 bytes), "}\n", and the bytes the fixed
+    p->short_texts = longest <= JSON_KEY_COPY;
+    /* Every text with the longest fixed-size value (21 bytes), "}\n", and the bytes the fixed
      * moves write past the end. */
     p->room = (uint32_t)(at + ev->n_fields * 24 + 2 + JSON_PLAN_SLACK);
     p->shape_id = id;
@@ -677,64 +717,139 @@ static inline void cursor_field(json_cursor *c, const char *key, size_t klen, co
     *c = cursor_open(c->out);
 }
 
-/* fast_field() for an event with a plan, whose fixed-size values (numbers, words) fit the
- * room kept free for the plan (plan->room, see planned_fields()): only strings and lists make
- * room, for their bytes and that much more. */
-static inline __attribute__((always_inline)) char *
-planned_field(json_cursor *c, const char *key, size_t klen, const pt_field *f, size_t room)
+/* A plan's text of len bytes at w: one fixed move when `short_texts` (the plan's texts are
+ * all that short), else one more for the long ones (text has JSON_KEY_COPY readable bytes, w
+ * the room of the plan). */
+static inline __attribute__((always_inline)) char *copy_text(char *w, const char *text, size_t len,
+                                                             bool short_texts)
 {
-    switch (f->type) {
+    memcpy(w, text, JSON_KEY_COPY);
+    if (!short_texts && len > JSON_KEY_COPY)
+        memcpy(w + JSON_KEY_COPY, text + JSON_KEY_COPY, len - JSON_KEY_COPY);
+    return w + len;
+}
+
+/* Room for need bytes (and the NUL) at *w, the cursor's write position not yet stored in it
+ * (moved with the buffer when it grows); returns where to write. */
+static inline char *room_at(json_cursor *c, char **w, size_t need)
+{
+    if (G_UNLIKELY((size_t)(c->lim - *w) <= need)) {
+        c->w = *w;
+        cursor_grow(c, need);
+        *w = c->w;
+    }
+    return *w;
+}
+
+/* A list whose items all need no escaping after its plan text (ending in '[') at *wp (see
+ * room_at()), room made for it and `room` bytes more; NULL otherwise. */
+static inline __attribute__((always_inline)) char *planned_list(json_cursor *c, char **wp,
+                                                                const plan_op *op,
+                                                                const pt_field *f, size_t room,
+                                                                bool short_texts)
+{
+    const pt_span *items = f->v.list.items;
+    size_t count = f->v.list.count, need = room + 2;
+    if (!items || f->v.list.total > count)
+        return NULL;
+    for (size_t i = 0; i < count; i++)
+        need += span_len(&items[i]) + 3;
+    char *w = copy_text(room_at(c, wp, need), op->text, op->len, short_texts);
+    for (size_t i = 0; i < count && w; i++) {
+        if (i)
+            *w++ = ',';
+        w = fast_span(w, &items[i]);
+    }
+    if (w)
+        *w++ = ']';
+    return w;
+}
+
+/* Field f, of the type its plan op was made for, after the op's text at *wp (the cursor's
+ * write position, moved with the buffer when strings and lists make room). The fixed-size
+ * values (numbers, words) fit the room kept free for the plan (plan->room, see
+ * planned_fields()): only strings and lists make room, for their bytes and that much more.
+ * Returns the end, or NULL when the value needs escaping, base64 or a companion key. */
+static inline __attribute__((always_inline)) char *planned_field(json_cursor *c, char **wp,
+                                                                 const plan_op *op,
+                                                                 const pt_field *f, size_t room,
+                                                                 bool short_texts)
+{
+    char *w = *wp;
+    const char *text = op->text;
+    size_t len = op->len;
+    switch ((pt_field_type)(op->type & 7u)) { /* every type is a case: no range check */
     case PT_FIELD_STR: {
         size_t n = span_len(&f->v.str);
         if (f->v.str.full_len > n)
             return NULL;
-        return fast_span_n(copy_key(cursor_room(c, room + n), key, klen), f->v.str.ptr, n);
+        w = copy_text(room_at(c, wp, room + n), text, len, short_texts);
+        w = pt_escape_json_copy_plain(w, f->v.str.ptr, n);
+        if (w)
+            *w++ = '"';
+        return w;
     }
     case PT_FIELD_INT: {
-        char *w = copy_key(c->w, key, klen);
+        w = copy_text(w, text, len, short_texts);
         int64_t v = f->v.i;
         if (v < 0)
             *w++ = '-';
         return w + pt_escape_u64_to_inline(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
     }
-    case PT_FIELD_UINT: {
-        char *w = copy_key(c->w, key, klen);
+    case PT_FIELD_UINT:
+        w = copy_text(w, text, len, short_texts);
         return w + pt_escape_u64_to_inline(w, f->v.u);
+    case PT_FIELD_BOOL: {
+        size_t no = !f->v.b;
+        return copy_text(w, text + (no ? len : 0), len + no, short_texts);
     }
-    case PT_FIELD_BOOL:
     case PT_FIELD_NULL:
-        return fast_word(copy_key(c->w, key, klen), f);
+        return copy_text(w, text, len, short_texts);
     case PT_FIELD_STR_LIST:
-        return fast_list(c, key, klen, f, room);
+        return planned_list(c, wp, op, f, room, short_texts);
+    case PT_FIELD_BYTES:
+    case PT_FIELD_DOUBLE:
     default:
         return NULL;
     }
 }
 
+/* planned_fields() for plans whose texts are short or not (a constant: two copies). */
+static inline __attribute__((always_inline)) char *
+planned_fields_at(json_cursor *c, const json_plan *plan, const pt_event *ev, bool short_texts)
+{
+    const pt_field *f = ev->fields, *end = f + ev->n_fields;
+    const plan_op *op = plan->op;
+    size_t room = plan->room;
+    cursor_room(c, room);
+    char *w = c->w;
+    for (; f < end; f++, op++) {
+        char *next =
+            (unsigned)f->type == op->type ? planned_field(c, &w, op, f, room, short_texts) : NULL;
+        if (G_LIKELY(next != NULL)) {
+            w = next;
+            continue;
+        }
+        c->w = w;
+        cursor_close(c);
+        put_field(c->out, f, true);
+        *c = cursor_open(c->out);
+        w = cursor_room(c, room);
+    }
+    return w;
+}
+
 /* The fields of an event with a plan at the cursor, then "}" and a newline (committed when
- * `newline`): keys by index, every name present. plan->room bytes are kept free at the
+ * `newline`): texts by index, every name present. plan->room bytes are kept free at the
  * cursor throughout: each fixed-size field uses at most its share of it. */
 static inline __attribute__((always_inline)) void
 planned_fields(json_cursor *c, const json_plan *plan, const pt_event *ev, bool newline)
 {
-    const pt_field *f = ev->fields, *end = f + ev->n_fields;
-    size_t room = plan->room;
-    cursor_room(c, room);
-    for (size_t i = 0; f < end; f++, i++) {
-        const char *key = plan->keys + plan->key[i].off;
-        char *w = planned_field(c, key, plan->key[i].len, f, room);
-        if (G_LIKELY(w != NULL)) {
-            c->w = w;
-            continue;
-        }
-        cursor_close(c);
-        put_field(c->out, f, true);
-        *c = cursor_open(c->out);
-        cursor_room(c, room);
-    }
-    c->w[0] = '}';
-    c->w[1] = '\n';
-    c->w += 1 + newline;
+    char *w = plan->short_texts ? planned_fields_at(c, plan, ev, true)
+                                : planned_fields_at(c, plan, ev, false);
+    w[0] = '}';
+    w[1] = '\n';
+    c->w = w + 1 + newline;
 }
 
 /* The fields of an event with a plan: keys by index, every name present; then "}". */
@@ -822,8 +937,10 @@ static bool head_fill(head_slot *h, const pt_envelope *env, const pt_event *ev,
 
 /* A planned event of a stream with an id, with "}" and the newline when `newline`: the
  * cached head, then the fields. false (nothing written) when it takes the general path. */
-static bool render_headed(GString *out, const pt_envelope *env, const pt_event *ev,
-                          const json_plan *plan, bool newline)
+static inline __attribute__((always_inline)) bool render_headed(GString *out,
+                                                                const pt_envelope *env,
+                                                                const pt_event *ev,
+                                                                const json_plan *plan, bool newline)
 {
     int64_t sec = ev->ts.sec;
     if (!env->stream_id || sec < 0)

@@ -327,6 +327,7 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
         }
     } else {
         n = cmd_fields(st, c, f);
+        st->ev_reply_at = (uint32_t)n;
         if (r) {
             f[n++] = reply_field(r, reply_bytes);
             f[n++] = PT_F_STR("reply_type", reply_type_name(r));
@@ -356,16 +357,32 @@ static __attribute__((noinline)) void emit_scalar_rebuild(rd_stream *st, rd_cmd 
 
 /* rd_emit_command() for a whole, non-null simple string, error, integer or bulk string reply
  * (the scalar fast path): the same event, with the reply's value, type name and error flag
- * taken straight from its type byte, and no reply state. */
+ * taken straight from its type byte, and no reply state. The layout being the one st->ev
+ * holds, the command's fields are at fixed places (name, args, arg_bytes, the key when
+ * EV_KEY, seq, request_bytes; inline, blocking and multi constant; resp last) and its reply's
+ * start at st->ev_reply_at. */
 static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_span value,
                                uint64_t reply_bytes)
 {
-    if ((cmd_layout(st, c) | EV_REPLY) != st->ev_layout) {
+    uint32_t layout = cmd_layout(st, c) | EV_REPLY;
+    if (layout != st->ev_layout) {
         emit_scalar_rebuild(st, c, type, value, reply_bytes);
         return;
     }
     pt_field *f = st->ev;
-    size_t n = cmd_values(st, c, cmd_key_bits(c));
+    f[0].v.str = PT_SPAN(c->name, c->name_len);
+    f[1].v.list.items = c->args;
+    f[1].v.list.count = c->n_args;
+    f[1].v.list.total = c->argc - c->name_words;
+    f[2].v.u = c->arg_bytes;
+    size_t k = 3;
+    if (layout & EV_KEY)
+        f[k++].v.str = c->args[c->key_index];
+    f[k++].v.u = c->seq;
+    f[k].v.u = c->wire_bytes;
+    size_t n = st->ev_reply_at;
+    if (layout & EV_RESP)
+        f[n - 1].v.u = (uint64_t)st->resp;
     f[n++].v.str = value;
     f[n++].v.str = type_names[type];
     f[n++].v.b = type == PT_RESP_ERROR;
@@ -381,16 +398,17 @@ static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_s
 void rd_reply_scalar(void *ctx, pt_resp_type t, const uint8_t *val, size_t len, uint64_t wire_bytes)
 {
     rd_stream *st = ctx;
-    rd_cmd *head = rd_fifo_head(st);
-    if (!head || st->reply.started || st->reply.attr_depth || st->monitor ||
+    if (!st->count || st->reply.started || st->reply.attr_depth || st->monitor ||
         (t != PT_RESP_SIMPLE && t != PT_RESP_ERROR && t != PT_RESP_INTEGER && t != PT_RESP_BULK) ||
-        (head->info && (head->info->flags & PT_RCMD_SESSION))) {
+        (st->ring[st->head].info && (st->ring[st->head].info->flags & PT_RCMD_SESSION))) {
         rd_reply_scalar_slow(st, t, val, len, wire_bytes);
         return;
     }
     st->rep_tentative = false;
-    emit_scalar(st, head, t, PT_SPAN(val, len), wire_bytes);
-    rd_fifo_pop(st);
+    emit_scalar(st, &st->ring[st->head], t, PT_SPAN(val, len), wire_bytes);
+    /* rd_fifo_pop(), count known to be > 0 */
+    st->head = st->head + 1 == st->cap ? 0 : st->head + 1;
+    st->count--;
 }
 
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts)

@@ -71,6 +71,9 @@ typedef struct rd_cmd {
     uint32_t ev_bits; /* once complete: which optional fields its event has (rd_cmd_bits) */
     bool is_inline, blocking, in_multi;
     bool after_streams; /* XREAD: the STREAMS keyword was seen; the next arg is the key */
+    /* filled by request.c's command_usual(): name, name_len, blocking, name_words, expect
+     * and is_inline are those of the usual command c->info (kept until rd_slot_clear()) */
+    bool usual;
     /* Kept when the slot is reused (rd_build_slot clears only what is above `mem`): */
     void *mem;              /* one allocation per slot, kept for the stream's life: */
     pt_span *args;          /* max_args spans into buf */
@@ -129,10 +132,12 @@ typedef struct rd_stream {
     /* the fields of the last `command` event, reused while the next has the same layout */
     pt_field ev[RD_CMD_FIELDS];
     uint32_t ev_layout;       /* which optional fields ev holds (0: none built yet) */
+    uint32_t ev_reply_at;     /* the index in ev of its `reply` field (its command fields end) */
     const pt_rcmd *last_info; /* the last command looked up */
     size_t last_len;          /* the length of its name */
     uint8_t last_raw[16];     /* its name as it came, when at most 16 bytes (last_raw_ok) */
     bool last_raw_ok;
+    bool last_usual; /* last_info is a usual command (request.c, is_usual) */
 
     /* session */
     int resp;       /* 2 or 3 */

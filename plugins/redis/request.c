@@ -198,9 +198,20 @@ static inline bool same_raw(const uint8_t *a, const uint8_t *b, size_t n)
     return ((a[0] ^ b[0]) | (a[n / 2] ^ b[n / 2]) | (a[n - 1] ^ b[n - 1])) == 0;
 }
 
+/* Whether a known command is a usual one, which rd_request_command() reads in one loop
+ * (command_usual): no subcommand, nothing to hide, no session effect, no BLOCK option, the
+ * key (if any) at a fixed place. */
+static inline bool is_usual(const pt_rcmd *info)
+{
+    return !(info->flags &
+             (PT_RCMD_CONTAINER | PT_RCMD_REDACT | PT_RCMD_SESSION | PT_RCMD_BLOCK_OPT)) &&
+           info->key <= PT_RKEY_ARG2;
+}
+
 /* The command info of name v (whole): the last one when v is spelled as the last name was
  * (pipelines repeat commands: a comparison of the bytes as they came), else the last one when
- * v is its name in another case, else a hash lookup. Remembers the result and its spelling. */
+ * v is its name in another case, else a hash lookup. Remembers the result (whether it is usual
+ * too: st->last_usual) and its spelling. */
 static inline const pt_rcmd *name_info(rd_stream *st, pt_span v)
 {
     const pt_rcmd *info = st->last_info;
@@ -209,6 +220,7 @@ static inline const pt_rcmd *name_info(rd_stream *st, pt_span v)
     if (!info || v.len != st->last_len || !name_is(v.ptr, info->name, v.len)) {
         info = st->last_info = pt_rcmd_find(v.ptr, v.len);
         st->last_len = info ? v.len : 0;
+        st->last_usual = info && is_usual(info);
     }
     st->last_raw_ok = info && v.len <= sizeof(st->last_raw);
     if (st->last_raw_ok)
@@ -324,7 +336,9 @@ static __attribute__((noinline)) void command_generic(rd_stream *st, rd_cmd *c, 
  * hide, no BLOCK option, the key at a fixed place; what on_arg does for each argument, in one
  * loop. The slot is not cleared: every field read once a command is complete is written here
  * (words, numkeys_at, redact_next and after_streams only matter while a command is read word
- * by word, which starts from a cleared slot). */
+ * by word, which starts from a cleared slot). A slot that last held the same usual command
+ * (c->usual, which rd_slot_clear() resets, and the same info) already has its name,
+ * name_len, blocking, name_words, expect and is_inline: they are not written again. */
 static inline uint32_t command_usual(const rd_config *cfg, rd_cmd *c, const pt_rcmd *info,
                                      const pt_span *argv, size_t argc)
 {
@@ -333,29 +347,36 @@ static inline uint32_t command_usual(const rd_config *cfg, rd_cmd *c, const pt_r
     pt_span *const args = c->args;
     const size_t max_bytes = cfg->max_arg_bytes;
     uint64_t bytes = 0;
-    size_t keep = args ? cfg->max_args : 0, kept = 0, used = 0;
-    for (size_t k = 1; k < argc; k++) {
-        pt_span v = argv[k];
-        bytes += v.full_len;
-        if (kept < keep) {
-            size_t n = v.len < max_bytes ? v.len : max_bytes;
-            uint8_t *dst = buf + used;
-            copy_bytes(dst, v.ptr, n);
-            used += n;
-            args[kept++] = (pt_span){dst, n, v.full_len};
-        }
+    /* the arguments kept (copied) first, then those only counted */
+    const size_t keep = args ? cfg->max_args : 0, nargs = argc - 1;
+    const size_t kept = nargs < keep ? nargs : keep;
+    const pt_span *v = argv + 1;
+    size_t used = 0;
+    for (size_t k = 0; k < kept; k++) {
+        size_t n = v[k].len < max_bytes ? v[k].len : max_bytes;
+        uint8_t *dst = buf + used;
+        copy_bytes(dst, v[k].ptr, n);
+        used += n;
+        bytes += v[k].full_len;
+        args[k] = (pt_span){dst, n, v[k].full_len};
     }
+    for (size_t k = kept; k < nargs; k++)
+        bytes += v[k].full_len;
     c->argc = argc;
     c->arg_index = argc - 1;
     c->arg_bytes = bytes;
     c->n_args = (uint32_t)kept;
     c->buf_used = used;
-    c->name_words = 1;
-    c->expect = RD_EXPECT_REPLY;
     size_t at = (size_t)(info->key - PT_RKEY_ARG0);
     bool keyed = info->key != PT_RKEY_NONE && argc - 1 > at;
     c->key_index = keyed ? (int64_t)at : -1;
-    set_name(c, info, argv[0]);
+    if (!c->usual || c->info != info) {
+        c->name_words = 1;
+        c->expect = RD_EXPECT_REPLY;
+        c->is_inline = false;
+        set_name(c, info, argv[0]);
+        c->usual = true;
+    }
     /* its event's layout bits but multi (rd_cmd_bits() from what is known here) */
     return EV_BUILT | (keyed && at < kept ? EV_KEY : 0) | (c->blocking ? EV_BLOCKING : 0);
 }
@@ -372,18 +393,16 @@ void rd_request_command(void *ctx, const pt_span *argv, size_t argc, uint64_t wi
     const pt_rcmd *info = argv[0].len == argv[0].full_len ? name_info(st, argv[0]) : NULL;
     st->building = false;
     st->req_tentative = false;
-    if (!info ||
-        (info->flags &
-         (PT_RCMD_CONTAINER | PT_RCMD_REDACT | PT_RCMD_SESSION | PT_RCMD_BLOCK_OPT)) ||
-        info->key > PT_RKEY_ARG2 || st->reply_mode != 0) {
+    /* name_info() leaves info in st->last_info, and st->last_usual tells is_usual() of it */
+    if (!info || !st->last_usual || st->reply_mode != 0) {
         command_generic(st, c, info, argv, argc);
         rd_command_complete(st, c, wire_bytes, false);
         return;
     }
-    /* rd_command_complete() for it: no session command, replies on */
+    /* rd_command_complete() for it: no session command, replies on (is_inline is false:
+     * command_usual) */
     uint32_t bits = command_usual(cfg, c, info, argv, argc);
     c->wire_bytes = wire_bytes;
-    c->is_inline = false;
     c->ts = *st->ts;
     c->seq = ++st->next_seq;
     c->in_multi = st->in_multi;

@@ -558,6 +558,78 @@ static void test_name_after_name(void)
     free(rep.d);
 }
 
+/* Ring slots reused by commands of every path: the usual fast-path command keeps a slot's
+ * name, inline and blocking flags when the slot last held the same usual command, so each
+ * slot here holds, one round after another, a different usual command (GET, SET, INCR), a
+ * container command with a subcommand, a blocking one, an inline one and a command split
+ * across packets (the byte-wise states). Seven kinds in pipelines of 20 (40 waiting) over a
+ * ring of 64 slots put every kind in every slot; the replies come two packets later. Every
+ * event names its own command, with its own flags, arguments and key. */
+static void test_slot_reuse(void)
+{
+    static const struct {
+        const char *wire, *name, *arg0;
+        bool is_inline, blocking;
+    } kinds[] = {
+        {"*3\r\n$3\r\nSET\r\n$4\r\nkey1\r\n$5\r\nvalue\r\n", "SET", "key1", false, false},
+        {"*2\r\n$3\r\nGET\r\n$4\r\nkey2\r\n", "GET", "key2", false, false},
+        {"*3\r\n$6\r\nOBJECT\r\n$8\r\nENCODING\r\n$4\r\nkey3\r\n", "OBJECT|ENCODING", "key3", false,
+         false},
+        {"*2\r\n$4\r\nINCR\r\n$4\r\nkey4\r\n", "INCR", "key4", false, false},
+        {"*3\r\n$5\r\nBLPOP\r\n$4\r\nkey5\r\n$1\r\n0\r\n", "BLPOP", "key5", false, true},
+        {"get key6\r\n", "GET", "key6", true, false},
+        {"*2\r\n$3\r\nGET\r\n$4\r\nkey7\r\n", "GET", "key7", false, false},
+    };
+    const size_t nk = sizeof(kinds) / sizeof(kinds[0]), batch = 20, rounds = 12;
+    pt_mockhost *m = pt_mock_new(pt_redis_descriptor(), NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    pt_mock_stream *s = pt_mock_stream_open(m, "127.0.0.1:61319", "127.0.0.1:6379");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    buf req = {malloc(FP_BUF), 0}, rep = {malloc(FP_BUF), 0};
+    CU_ASSERT_FATAL(req.d && rep.d);
+    size_t sent = 0, split_at = 0;
+    for (size_t r = 0; r < rounds; r++) {
+        req.len = rep.len = 0;
+        for (size_t i = 0; i < batch; i++, sent++) {
+            /* the last kind is cut in two packets (one in three rounds) */
+            if (sent % nk == nk - 1 && r % 3 == 0)
+                split_at = req.len + 5;
+            put_s(&req, kinds[sent % nk].wire);
+            put_s(&rep, "+OK\r\n");
+        }
+        if (split_at) {
+            pt_mock_feed(s, C, req.d, split_at, NULL);
+            pt_mock_feed(s, C, req.d + split_at, req.len - split_at, NULL);
+            split_at = 0;
+        } else {
+            pt_mock_feed(s, C, req.d, req.len, NULL);
+        }
+        /* the next batch's commands before these replies: two batches wait at a time */
+        if (r > 0)
+            pt_mock_feed(s, S, rep.d, rep.len, NULL);
+    }
+    pt_mock_feed(s, S, rep.d, rep.len, NULL);
+    CU_ASSERT_EQUAL_FATAL(pt_mock_count_kind(m, "command"), sent);
+    CU_ASSERT_EQUAL(pt_mock_error_count(m), 0);
+    for (size_t i = 0; i < sent; i++) {
+        const pt_mock_event *e = pt_mock_find(m, "command", i);
+        const char *name = pt_mock_field_str(e, "command");
+        const char *arg0 = pt_mock_field_list_item(e, "args", 0);
+        bool ok = name && arg0 && strcmp(name, kinds[i % nk].name) == 0 &&
+                  strcmp(arg0, kinds[i % nk].arg0) == 0 &&
+                  pt_mock_field_int(e, "inline", 0) == kinds[i % nk].is_inline &&
+                  pt_mock_field_int(e, "blocking", 0) == kinds[i % nk].blocking &&
+                  pt_mock_field_int(e, "seq", 0) == (int64_t)i + 1;
+        CU_ASSERT_TRUE(ok);
+        if (!ok)
+            fprintf(stderr, "\ncommand %zu: %s %s, want %s %s\n", i, name ? name : "-",
+                    arg0 ? arg0 : "-", kinds[i % nk].name, kinds[i % nk].arg0);
+    }
+    pt_mock_free(m);
+    free(req.d);
+    free(rep.d);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -565,6 +637,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("redis-fastpath", NULL, NULL);
     CU_add_test(s, "fast paths report what the byte-wise states report", test_fast_equals_bytewise);
     CU_add_test(s, "each name after another is its own command", test_name_after_name);
+    CU_add_test(s, "ring slots reused by commands of every path", test_slot_reuse);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures();

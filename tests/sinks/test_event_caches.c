@@ -605,6 +605,72 @@ static void test_json_plans(void)
     g_rand_free(r);
 }
 
+/* Plans are made for the types of the first event of a shape id: later events of that id
+ * whose fields have other types (the same names), names long enough that the planned texts
+ * take more than one fixed move (,"name":false of a 64-byte name), BOOL and NULL texts, and
+ * more ids than plan slots (ids that share a slot evict each other) all render what the
+ * general path renders, with or without a line head, into a buffer that starts tiny. */
+static void test_json_plan_types(void)
+{
+    enum { SHAPES = 40, FIELDS = 8 };
+    static char names[SHAPES][FIELDS][72];
+    static const unsigned fixed[] = {PT_FIELD_BOOL,     PT_FIELD_NULL, PT_FIELD_STR,
+                                     PT_FIELD_STR_LIST, PT_FIELD_UINT, PT_FIELD_INT};
+    GRand *r = g_rand_new_with_seed(23);
+    for (int s = 0; s < SHAPES; s++)
+        for (int k = 0; k < FIELDS; k++) {
+            size_t len = (size_t)g_rand_int_range(r, 1, 65);
+            memset(names[s][k], 'a' + (s + k) % 26, len);
+            names[s][k][0] = (char)('a' + k);
+            names[s][k][len] = '\0';
+        }
+    GString *want = g_string_new(NULL), *got = NULL;
+    uint8_t bytes[FIELDS][40];
+    pt_span items[FIELDS][4];
+    pt_endpoint c = {{4, {10, 0, 0, 1}}, 1000}, sv = {{4, {10, 0, 0, 2}}, 80};
+    for (int it = 0; it < 20000; it++) {
+        int s = g_rand_int_range(r, 0, SHAPES);
+        size_t n = (size_t)(1 + s % FIELDS);
+        pt_field f[FIELDS];
+        for (size_t k = 0; k < n; k++) {
+            f[k] = random_field(r, names[s][k], bytes[k], items[k]);
+            f[k].name = names[s][k]; /* the names of the id, always */
+            /* Mostly the type of the shape (planned), now and then another one. */
+            if (g_rand_int_range(r, 0, 4) != 0 && f[k].type != PT_FIELD_STR_LIST) {
+                unsigned t = fixed[(size_t)(s + (int)k) % G_N_ELEMENTS(fixed)];
+                if (t == PT_FIELD_STR_LIST)
+                    f[k] = PT_F_LIST(names[s][k], items[k], 0, 0);
+                else
+                    f[k].type = (pt_field_type)t;
+                if (t == PT_FIELD_BOOL)
+                    f[k].v.b = g_rand_boolean(r);
+                if (t == PT_FIELD_STR)
+                    f[k].v.str = PT_SPAN(bytes[k], (size_t)g_rand_int_range(r, 0, 3));
+            }
+        }
+        pt_event ev = {.kind = "typed", .ts = {1700000000, 1000}, .fields = f, .n_fields = n};
+        pt_envelope slow = {.proto = "p", .flow_id = "T1", .client = &c, .server = &sv};
+        pt_envelope planned = slow;
+        planned.names_checked = planned.names_literal = true;
+        planned.shape_id = 9000 + (uint64_t)s * 64; /* every id in the same plan slot */
+        planned.stream_id = it % 2 ? 77 : 0;
+        g_string_truncate(want, 0);
+        pt_sink_json_render(want, &slow, &ev);
+        if (got)
+            g_string_free(got, TRUE);
+        got = g_string_sized_new(1);
+        pt_sink_json_render(got, &planned, &ev);
+        if (strcmp(got->str, want->str) != 0) {
+            CU_FAIL("planned render with other types differs");
+            fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
+            break;
+        }
+    }
+    g_string_free(want, TRUE);
+    g_string_free(got, TRUE);
+    g_rand_free(r);
+}
+
 /* Stream ids: every event of a stream carries the same non-zero id; another stream, the
  * stream struct zeroed for reuse (the dispatcher's pool) or another plugin gets a new one. */
 static void test_host_stream_ids(void)
@@ -804,6 +870,7 @@ int main(void)
     CU_add_test(s, "host: stream ids", test_host_stream_ids);
     CU_add_test(s, "json: line heads per stream id", test_json_heads);
     CU_add_test(s, "json: shape plans equal the general path", test_json_plans);
+    CU_add_test(s, "json: plans with other types and long names", test_json_plan_types);
     CU_add_test(s, "json: fast paths equal the general path", test_json_fast_paths);
     CU_add_test(s, "json: envelope of reused flow storage", test_json_envelope_reused);
     CU_add_test(s, "json: timestamps", test_json_ts);
