@@ -86,18 +86,6 @@ static void append_u_escape(GString *out, unsigned cp)
     pt_buf_append(out, e, 6);
 }
 
-/* Bytes a JSON string holds as they are: 0x20..0x7f except '"' and '\\'. */
-static const uint8_t json_plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
 #define SWAR_ONES  UINT64_C(0x0101010101010101)
 #define SWAR_HIGHS UINT64_C(0x8080808080808080)
 
@@ -113,25 +101,6 @@ static inline uint64_t swar_has(uint64_t x, uint8_t c)
     return swar_less(x ^ (SWAR_ONES * c), 1);
 }
 
-/* Non-zero when any byte of x must be escaped in JSON. */
-static inline uint64_t json_special8(uint64_t x)
-{
-    return (x & SWAR_HIGHS) | swar_less(x, 0x20) | swar_has(x, '"') | swar_has(x, '\\');
-}
-
-#ifdef __SSE2__
-/* Bit i set when byte i of the 16 at p must be escaped in JSON: below 0x20, '"', '\\', or
- * 0x80 and above (a signed compare puts those below 0x20 too). */
-static inline unsigned json_special16(const uint8_t *p)
-{
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
-                               _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
-    return (unsigned)_mm_movemask_epi8(bad);
-}
-#endif
-
 size_t pt_escape_json_plain(const uint8_t *p, size_t n)
 {
     size_t i = 0;
@@ -140,12 +109,14 @@ size_t pt_escape_json_plain(const uint8_t *p, size_t n)
      * never reads past p + n. */
     if (n >= 16) {
         for (; n - i >= 16; i += 16) {
-            unsigned m = json_special16(p + i);
+            unsigned m = (unsigned)pt_escape_json_special_m128(
+                _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
             if (m)
                 return i + (size_t)__builtin_ctz(m);
         }
         if (i < n) {
-            unsigned m = json_special16(p + n - 16);
+            unsigned m = (unsigned)pt_escape_json_special_m128(
+                _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16)));
             return m ? n - 16 + (size_t)__builtin_ctz(m) : n;
         }
         return n;
@@ -154,7 +125,7 @@ size_t pt_escape_json_plain(const uint8_t *p, size_t n)
     for (; n - i >= 8; i += 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
-        if (json_special8(x))
+        if (pt_escape_json_special8(x))
             break;
     }
     if (n - i >= 4 && n - i < 8) {
@@ -162,10 +133,10 @@ size_t pt_escape_json_plain(const uint8_t *p, size_t n)
         uint32_t a, b;
         memcpy(&a, p + i, 4);
         memcpy(&b, p + n - 4, 4);
-        if (!json_special8(((uint64_t)a << 32) | b))
+        if (!pt_escape_json_special8(((uint64_t)a << 32) | b))
             return n;
     }
-    while (i < n && json_plain[p[i]])
+    while (i < n && pt_escape_json_plain_byte[p[i]])
         i++;
     return i;
 }
@@ -274,11 +245,10 @@ static size_t text_plain(const uint8_t *p, size_t n)
     for (; n - i >= 8; i += 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
-        if ((x & SWAR_HIGHS) | swar_less(x, 0x20) | swar_has(x, '"') | swar_has(x, '\\') |
-            swar_has(x, 0x7f))
+        if (pt_escape_json_special8(x) | swar_has(x, 0x7f))
             break;
     }
-    while (i < n && json_plain[p[i]] && p[i] != 0x7f)
+    while (i < n && pt_escape_json_plain_byte[p[i]] && p[i] != 0x7f)
         i++;
     return i;
 }
@@ -331,13 +301,6 @@ const char pt_escape_digit_pairs[201] = "000102030405060708091011121314151617181
                                         "50515253545556575859606162636465666768697071727374"
                                         "75767778798081828384858687888990919293949596979899";
 
-/* Exactly four digits of v (below 10000) at buf. */
-static inline void put4(char *buf, uint32_t v)
-{
-    memcpy(buf, pt_escape_digit_pairs + (v / 100) * 2, 2);
-    memcpy(buf + 2, pt_escape_digit_pairs + (v % 100) * 2, 2);
-}
-
 /* 0x80..0xff: not plain (escaped or checked as UTF-8). */
 const uint8_t pt_escape_json_plain_byte[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -348,25 +311,17 @@ const uint8_t pt_escape_json_plain_byte[256] = {
 
 size_t pt_escape_u64_to(char *buf, uint64_t v)
 {
-    /* Most numbers in events are small (sequence numbers, sizes, latencies): up to eight
-     * digits in 32-bit steps of four. */
-    if (v < 10000)
-        return pt_escape_u16_to(buf, (uint32_t)v);
-    if (v < 100000000) {
-        uint32_t hi = (uint32_t)v / 10000, lo = (uint32_t)v % 10000;
-        size_t n = pt_escape_u16_to(buf, hi);
-        put4(buf + n, lo);
-        return n + 4;
-    }
-    /* Then eight digits at a time from the right. */
+    if (v < 100000000)
+        return pt_escape_u64_to_inline(buf, v);
+    /* Longer: eight digits at a time from the right. */
     char tmp[24];
     size_t i = sizeof tmp;
     while (v >= 100000000) {
         uint32_t low = (uint32_t)(v % 100000000);
         v /= 100000000;
         i -= 8;
-        put4(tmp + i, low / 10000);
-        put4(tmp + i + 4, low % 10000);
+        pt_escape_put4(tmp + i, low / 10000);
+        pt_escape_put4(tmp + i + 4, low % 10000);
     }
     size_t head = pt_escape_u64_to(buf, v);
     memcpy(buf + head, tmp + i, sizeof tmp - i);

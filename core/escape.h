@@ -218,16 +218,22 @@ static inline size_t pt_escape_u16_to(char *buf, uint32_t v)
     return 4;
 }
 
-/* pt_escape_u64_to() with the small values (most numbers in events) inline. */
+/* Exactly four digits of v (below 10000) at buf, zero-padded. */
+static inline void pt_escape_put4(char *buf, uint32_t v)
+{
+    memcpy(buf, pt_escape_digit_pairs + (v / 100) * 2, 2);
+    memcpy(buf + 2, pt_escape_digit_pairs + (v % 100) * 2, 2);
+}
+
+/* pt_escape_u64_to() with the small values (most numbers in events: sequence numbers,
+ * sizes, latencies) inline: up to eight digits in 32-bit steps of four. */
 static inline size_t pt_escape_u64_to_inline(char *buf, uint64_t v)
 {
     if (v < 10000)
         return pt_escape_u16_to(buf, (uint32_t)v);
     if (v < 100000000) {
-        uint32_t hi = (uint32_t)v / 10000, lo = (uint32_t)v % 10000;
-        size_t n = pt_escape_u16_to(buf, hi);
-        memcpy(buf + n, pt_escape_digit_pairs + (lo / 100) * 2, 2);
-        memcpy(buf + n + 2, pt_escape_digit_pairs + (lo % 100) * 2, 2);
+        size_t n = pt_escape_u16_to(buf, (uint32_t)v / 10000);
+        pt_escape_put4(buf + n, (uint32_t)v % 10000);
         return n + 4;
     }
     return pt_escape_u64_to(buf, v);

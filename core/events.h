@@ -28,11 +28,9 @@ typedef struct pt_envelope {
     /* The kind and every field name are [a-z0-9_]{1,64}, checked by the plugin host for this
      * very event: sinks may copy them without escaping. false (the default): sinks escape. */
     bool names_checked;
-    /* Also every name is a string literal (read-only memory, checked by the host): its text
-     * never changes at that address, so sinks may cache what they derive from it by address. */
-    bool names_literal;
-    /* Non-zero (only with names_literal): the id the host gave this event's shape, its kind
-     * and field name pointers in order. Events with the same id have the same kind and names
+    /* Non-zero (only with names_checked): the id the host gave this event's shape, its kind
+     * and field name pointers in order, all string literals (read-only memory: their texts
+     * never change at those addresses). Events with the same id have the same kind and names
      * at the same addresses; an id is never given to another shape. Sinks may keep what they
      * derive from the names per shape id. 0: no shape id. */
     uint64_t shape_id;

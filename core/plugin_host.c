@@ -210,10 +210,9 @@ static uint64_t shape_known(const char *kind, const pt_field *f, size_t n, bool 
 }
 
 /* Whether every field name is valid; remembers the shape when the kind and all names are
- * string literals (kind already checked), says so in *literal and puts the shape's new id in
- * *shape (0 when not remembered). */
-static bool field_names_ok(const char *kind, const pt_field *f, size_t n, bool *literal,
-                           uint64_t *shape)
+ * string literals (kind already checked) and puts its new id in *shape (0 when not
+ * remembered). */
+static bool field_names_ok(const char *kind, const pt_field *f, size_t n, uint64_t *shape)
 {
     unsigned all = name_verdict(kind);
     for (size_t i = 0; i < n; i++) {
@@ -222,8 +221,7 @@ static bool field_names_ok(const char *kind, const pt_field *f, size_t n, bool *
             return false;
         all &= v;
     }
-    *literal = (all & NAME_READ_ONLY) != 0;
-    if (*literal && n <= PT_HOST_SHAPE_FIELDS) {
+    if ((all & NAME_READ_ONLY) && n <= PT_HOST_SHAPE_FIELDS) {
         shape_slot *e = shape_home(kind, n);
         e->kind = kind;
         e->n = n;
@@ -235,10 +233,10 @@ static bool field_names_ok(const char *kind, const pt_field *f, size_t n, bool *
     return true;
 }
 
-/* Why an event is malformed, or NULL when it is fine; *literal tells whether the kind and
- * every field name are string literals, *shape is the id of its remembered shape (or 0). */
+/* Why an event is malformed, or NULL when it is fine; *shape is the id of its remembered
+ * shape (or 0). */
 static const char *check_event(const char *kind, const pt_time *ts, const pt_field *fields,
-                               size_t n, bool *literal, uint64_t *shape)
+                               size_t n, uint64_t *shape)
 {
     bool values_ok = false;
     uint64_t known = kind && n <= limits.max_fields && (fields || !n)
@@ -255,8 +253,7 @@ static const char *check_event(const char *kind, const pt_time *ts, const pt_fie
     if (n && !fields)
         return "NULL fields";
     *shape = known;
-    *literal = known != 0;
-    if (!known && !field_names_ok(kind, fields, n, literal, shape))
+    if (!known && !field_names_ok(kind, fields, n, shape))
         return "bad field name";
     if (known && values_ok)
         return NULL;
@@ -293,10 +290,9 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
 {
     if (!s || !s->plugin)
         return;
-    bool literal = false;
     uint64_t shape = 0;
-    const char *why = s->closed ? "emit after stream_close"
-                                : check_event(kind, ts, fields, n_fields, &literal, &shape);
+    const char *why =
+        s->closed ? "emit after stream_close" : check_event(kind, ts, fields, n_fields, &shape);
     if (why) {
         bad_events++;
         s->plugin->misbehaved++;
@@ -306,7 +302,6 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
     }
     if (G_UNLIKELY(s->env_plugin != s->plugin || !s->env_id))
         stream_env_build(s);
-    s->env.names_literal = literal;
     s->env.shape_id = shape;
     pt_event ev = {.kind = kind, .ts = *ts, .fields = fields, .n_fields = n_fields};
     s->plugin->events++;

@@ -440,41 +440,6 @@ static inline size_t fast_key(char *w, const char *name)
     return n + 4;
 }
 
-/* The ,"name": texts of string-literal names, keyed by address (per thread: the render runs
- * on the capture thread), for literal names without a shape id. */
-#define PT_JSON_KEY_CACHE_SLOTS 256 /* a power of two */
-#define JSON_KEY_PROBES         4   /* slots looked at for a name */
-typedef struct key_slot {
-    const char *name;
-    uint8_t len;
-    char text[JSON_KEY_MAX + JSON_KEY_COPY];
-} key_slot;
-static _Thread_local key_slot key_cache[PT_JSON_KEY_CACHE_SLOTS];
-G_STATIC_ASSERT((PT_JSON_KEY_CACHE_SLOTS & (PT_JSON_KEY_CACHE_SLOTS - 1)) == 0);
-
-/* The cached key of a name the envelope says is a string literal; NULL when it is too long. */
-static const key_slot *literal_key(const char *name)
-{
-    /* Fibonacci hashing (literals sit a few bytes apart, so mix all address bits), then a
-     * few linear probes before the home slot is reused. */
-    uint64_t h = (uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15);
-    size_t home = (size_t)(h >> 32) & (PT_JSON_KEY_CACHE_SLOTS - 1);
-    key_slot *k = &key_cache[home];
-    for (size_t p = 1; k->name != name && k->name && p < JSON_KEY_PROBES; p++)
-        k = &key_cache[(home + p) & (PT_JSON_KEY_CACHE_SLOTS - 1)];
-    if (k->name != name) {
-        if (k->name)
-            k = &key_cache[home];
-        k->name = NULL;
-        size_t len = fast_key(k->text, name);
-        if (!len)
-            return NULL;
-        k->name = name;
-        k->len = (uint8_t)len;
-    }
-    return k;
-}
-
 /* Per-shape plans (per thread): for every field of an event shape the host remembered
  * (pt_envelope.shape_id), the text that starts it for the type it had when planned: the key
  * and what the value begins with (,"name":" for STR, ,"name":[ for STR_LIST, the whole of
@@ -860,22 +825,18 @@ static void put_planned_fields(GString *out, const json_plan *plan, const pt_eve
     cursor_close(&c);
 }
 
-/* The fields of an event with checked names but no plan: keys from the literal key cache or
- * built per field. */
-static void put_checked_fields(GString *out, const pt_envelope *env, const pt_event *ev)
+/* The fields of an event with checked names but no plan (no shape id, or a shape too big to
+ * plan): keys built per field. */
+static void put_checked_fields(GString *out, const pt_event *ev)
 {
-    const pt_field *fields = ev->fields;
-    size_t n = ev->n_fields;
-    bool literal = env->names_literal;
-    char buf[JSON_KEY_MAX + JSON_KEY_COPY];
+    char key[JSON_KEY_MAX];
     json_cursor c = cursor_open(out);
-    for (size_t i = 0; i < n; i++) {
-        const pt_field *f = &fields[i];
+    for (size_t i = 0; i < ev->n_fields; i++) {
+        const pt_field *f = &ev->fields[i];
         if (!f->name)
             continue;
-        const key_slot *k = literal ? literal_key(f->name) : NULL;
-        size_t klen = k ? k->len : literal ? 0 : fast_key(buf, f->name);
-        cursor_field(&c, !klen ? NULL : k ? k->text : buf, klen, f);
+        size_t klen = fast_key(key, f->name);
+        cursor_field(&c, klen ? key : NULL, klen, f);
     }
     cursor_close(&c);
 }
@@ -984,7 +945,7 @@ static void render_general(GString *out, const pt_envelope *env, const pt_event 
         return;
     }
     if (env->names_checked) {
-        put_checked_fields(out, env, ev);
+        put_checked_fields(out, ev);
     } else {
         for (size_t i = 0; i < ev->n_fields; i++)
             if (ev->fields[i].name)

@@ -7,8 +7,14 @@
 
 #include "redis_priv.h"
 
-void rd_reply_clear(rd_reply *r)
+/* Clear the reply state; of the kept elements only the first `kept` (the others are clear
+ * already). */
+static void reply_reset(rd_reply *r, size_t kept)
 {
+    for (size_t i = 0; i < kept; i++) {
+        r->kept[i] = PT_SPAN(NULL, 0);
+        r->kept_null[i] = true;
+    }
     r->started = false;
     r->null = r->error = false;
     r->scalar = PT_SPAN(NULL, 0);
@@ -17,11 +23,12 @@ void rd_reply_clear(rd_reply *r)
     r->count = 0;
     r->render_len = 0;
     r->render_full = false;
-    for (int i = 0; i < RD_PUSH_KEEP; i++) {
-        r->kept[i] = PT_SPAN(NULL, 0);
-        r->kept_null[i] = true;
-    }
     r->last_int = -1;
+}
+
+void rd_reply_clear(rd_reply *r)
+{
+    reply_reset(r, RD_PUSH_KEEP);
 }
 
 /* Append to the bounded rendering; past the bound the rendering is marked as cut. */
@@ -316,20 +323,7 @@ static bool rep_unpaired(rd_stream *st, const rd_reply *r, const rd_cmd *head, u
  * (depth-1 elements below r->elem) are cleared, the others are clear already. */
 static void reply_reuse(rd_reply *r)
 {
-    size_t used = r->elem < RD_PUSH_KEEP ? (size_t)r->elem : RD_PUSH_KEEP;
-    for (size_t i = 0; i < used; i++) {
-        r->kept[i] = PT_SPAN(NULL, 0);
-        r->kept_null[i] = true;
-    }
-    r->started = false;
-    r->null = r->error = false;
-    r->scalar = PT_SPAN(NULL, 0);
-    r->attr_depth = 0;
-    r->elem = 0;
-    r->count = 0;
-    r->render_len = 0;
-    r->render_full = false;
-    r->last_int = -1;
+    reply_reset(r, r->elem < RD_PUSH_KEEP ? (size_t)r->elem : RD_PUSH_KEEP);
 }
 
 /* A reply is complete: pair it (or report it as a push or an orphan). Inlined into
