@@ -64,6 +64,52 @@ void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev)
     }
 }
 
+/* The shape's fields with this event's values, for a sink that takes fields. */
+static pt_event shaped_event(const pt_shape *shape, const pt_time *ts, const pt_value *values)
+{
+    for (size_t i = 0; i < shape->n; i++)
+        shape->fields[i].v = values[i];
+    return (pt_event){
+        .kind = shape->kind, .ts = *ts, .fields = shape->fields, .n_fields = shape->n};
+}
+
+/* pt_events_emit_shaped() to every sink: the values to those with write_shaped, the shape's
+ * fields (filled once) to the others. */
+static void emit_shaped_each(pt_events *bus, const pt_envelope *env, const pt_shape *shape,
+                             const pt_time *ts, const pt_value *values)
+{
+    bool filled = false;
+    pt_event ev;
+    for (size_t i = 0; i < bus->n_sinks; i++) {
+        pt_sink *s = bus->sinks[i];
+        if (s->ops->write_shaped) {
+            s->ops->write_shaped(s, env, shape, ts, values);
+            continue;
+        }
+        if (!filled)
+            ev = shaped_event(shape, ts, values);
+        filled = true;
+        pt_sink_write(s, env, &ev);
+    }
+}
+
+void pt_events_emit_shaped(pt_events *bus, const pt_envelope *env, const pt_shape *shape,
+                           const pt_time *ts, const pt_value *values)
+{
+    if (!bus)
+        return;
+    bus->events++;
+    pt_sink *one = bus->sinks[0];
+    if (G_LIKELY(bus->n_sinks == 1 && one->ops->write_shaped))
+        one->ops->write_shaped(one, env, shape, ts, values);
+    else
+        emit_shaped_each(bus, env, shape, ts, values);
+    if (++bus->since_check >= PT_EVENTS_CLOCK_EVERY) {
+        bus->since_check = 0;
+        pt_events_tick(bus);
+    }
+}
+
 void pt_events_flush(pt_events *bus)
 {
     if (!bus)

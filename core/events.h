@@ -26,7 +26,9 @@ typedef struct pt_envelope {
     pt_format_text_fn format_text; /* NULL: fields print as key=value */
     void *format_ctx;
     /* The kind and every field name are [a-z0-9_]{1,64}, checked by the plugin host for this
-     * very event: sinks may copy them without escaping. false (the default): sinks escape. */
+     * very event: sinks may copy them without escaping; and its values were checked too (no
+     * span or list item with a NULL pointer claims bytes). false (the default): sinks escape
+     * names and look at every pointer. */
     bool names_checked;
     /* Non-zero (only with names_checked): the id the host gave this event's shape, its kind
      * and field name pointers in order, all string literals (read-only memory: their texts
@@ -40,6 +42,23 @@ typedef struct pt_envelope {
     uint64_t stream_id;
 } pt_envelope;
 
+/* A declared event shape (pt_host.shape): its kind and the names and types of its fields,
+ * all checked once, fixed for the life of the plugins. Its events carry only values. */
+struct pt_shape {
+    uint32_t magic; /* PT_SHAPE_MAGIC: a handle the host made */
+    uint64_t id;    /* the shape id of its events (pt_envelope.shape_id) */
+    const char *kind;
+    size_t n;
+    /* The n fields with their names and types; the values are scratch space where the bus
+     * puts an event's values for the sinks that take events as fields. */
+    pt_field *fields;
+    const uint32_t *spans; /* indexes of the STR and BYTES fields */
+    size_t n_spans;
+    const uint32_t *lists; /* indexes of the STR_LIST fields */
+    size_t n_lists;
+};
+#define PT_SHAPE_MAGIC 0x70745348u
+
 /* Deliver one event to every sink. Fields are only read during the call.
  *
  * What the sinks make of it (details at the top of sink_json.c, sink_text.c, sink_redis.c):
@@ -52,6 +71,11 @@ typedef struct pt_envelope {
  *  - redis: XADD STREAM * ts .. flow .. proto .. event .. client .. server .. json {..},
  *    from a bounded queue on a sender thread: a slow or dead server costs drops, not time. */
 void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev);
+
+/* Deliver one event of a declared shape (values[i] for field i), its envelope's shape_id
+ * the shape's id: sinks with a write_shaped op get the values, the others the fields. */
+void pt_events_emit_shaped(pt_events *bus, const pt_envelope *env, const pt_shape *shape,
+                           const pt_time *ts, const pt_value *values);
 
 /* Text helpers for formatters (also offered to plugins through pt_host). */
 void pt_text_printf(pt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 
 #include "escape.h"
 #include "options.h"
+#include "plugin_shapes.h"
 
 #define PT_HOST_NAME_MAX          64  /* longest event kind or field name */
 #define PT_HOST_NAME_CACHE_SLOTS  512 /* checked names remembered (a power of two) */
@@ -66,8 +67,12 @@ static bool envelope_name(const char *s, size_t n)
     return false;
 }
 
-/* Verdicts on a name, as bits. */
-enum { NAME_KIND_OK = 1, NAME_FIELD_OK = 2, NAME_READ_ONLY = 4 };
+/* Verdicts on a name, as bits (plugin_shapes.h). */
+enum {
+    NAME_KIND_OK = PT_NAME_KIND_OK,
+    NAME_FIELD_OK = PT_NAME_FIELD_OK,
+    NAME_READ_ONLY = PT_NAME_READ_ONLY
+};
 
 /* Names already checked, keyed by their address (producers emit the same string literals
  * event after event), each with a copy of the text it had when checked: a hit costs one
@@ -122,6 +127,13 @@ static name_slot name_cache[PT_HOST_NAME_CACHE_SLOTS];
 G_STATIC_ASSERT((PT_HOST_NAME_CACHE_SLOTS & (PT_HOST_NAME_CACHE_SLOTS - 1)) == 0);
 
 /* The verdict bits of name s (0: not a valid name). */
+static unsigned name_verdict(const char *s);
+
+unsigned pt_plugin_host_name_verdict(const char *s)
+{
+    return name_verdict(s);
+}
+
 static unsigned name_verdict(const char *s)
 {
     if (!s)
@@ -182,12 +194,7 @@ static inline const char *check_value(const pt_field *f)
         return f->v.str.ptr || !f->v.str.len ? NULL : "NULL span with a length";
     if (t != PT_FIELD_STR_LIST)
         return t <= PT_FIELD_NULL ? NULL : "unknown field type";
-    if (f->v.list.count && !f->v.list.items)
-        return "NULL list items";
-    for (size_t k = 0; k < f->v.list.count; k++)
-        if (!f->v.list.items[k].ptr && f->v.list.items[k].len)
-            return "NULL span with a length in a list";
-    return NULL;
+    return pt_value_check(t, &f->v);
 }
 
 /* The id of the remembered shape that kind and the n field names are (kind non-NULL), or 0.
@@ -285,6 +292,15 @@ static __attribute__((noinline)) void stream_env_build(pt_stream *s)
 
 static void host_log(pt_stream *s, pt_log_level level, const char *fmt, ...);
 
+/* A malformed event: dropped, counted, and the stream given up. */
+static __attribute__((noinline)) void drop_event(pt_stream *s, const char *why)
+{
+    bad_events++;
+    s->plugin->misbehaved++;
+    s->failed = true;
+    host_log(s, PT_LOG_ERROR, "malformed event dropped (%s); releasing the stream", why);
+}
+
 static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const pt_field *fields,
                       size_t n_fields)
 {
@@ -294,10 +310,7 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
     const char *why =
         s->closed ? "emit after stream_close" : check_event(kind, ts, fields, n_fields, &shape);
     if (why) {
-        bad_events++;
-        s->plugin->misbehaved++;
-        s->failed = true;
-        host_log(s, PT_LOG_ERROR, "malformed event dropped (%s); releasing the stream", why);
+        drop_event(s, why);
         return;
     }
     if (G_UNLIKELY(s->env_plugin != s->plugin || !s->env_id))
@@ -306,6 +319,52 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
     pt_event ev = {.kind = kind, .ts = *ts, .fields = fields, .n_fields = n_fields};
     s->plugin->events++;
     pt_events_emit(s->bus, &s->env, &ev);
+}
+
+/* pt_host.shape: declare (or find) a shape; NULL, logged, when it is not valid. */
+static const pt_shape *host_shape(const char *kind, const pt_field *fields, size_t n_fields)
+{
+    const char *why;
+    const pt_shape *shape =
+        pt_shape_declare(kind, fields, n_fields, limits.max_fields, &last_shape_id, &why);
+    if (!shape)
+        host_log(NULL, PT_LOG_ERROR, "event shape '%s' refused (%s)",
+                 pt_plugin_host_name_verdict(kind) ? kind : "?", why);
+    return shape;
+}
+
+/* Why an event of a declared shape is malformed, or NULL. */
+static inline const char *check_shaped(const pt_shape *shape, const pt_time *ts,
+                                       const pt_value *values)
+{
+    if (!shape || shape->magic != PT_SHAPE_MAGIC)
+        return "not a declared shape";
+    if (!ts)
+        return "NULL timestamp";
+    if (ts->nsec >= 1000000000u)
+        return "timestamp nanoseconds out of range";
+    if (shape->n && !values)
+        return "NULL values";
+    return pt_shape_check_values(shape, values);
+}
+
+/* pt_host.emit_shaped: what host_emit does, with the names and types the shape's, checked
+ * when it was declared. */
+static void host_emit_shaped(pt_stream *s, const pt_shape *shape, const pt_time *ts,
+                             const pt_value *values)
+{
+    if (!s || !s->plugin)
+        return;
+    const char *why = s->closed ? "emit after stream_close" : check_shaped(shape, ts, values);
+    if (why) {
+        drop_event(s, why);
+        return;
+    }
+    if (G_UNLIKELY(s->env_plugin != s->plugin || !s->env_id))
+        stream_env_build(s);
+    s->env.shape_id = shape->id;
+    s->plugin->events++;
+    pt_events_emit_shaped(s->bus, &s->env, shape, ts, values);
 }
 
 static const char *level_name(pt_log_level l)
@@ -392,6 +451,8 @@ static const pt_host host_table = {
     .text_printf = pt_text_printf,
     .text_span = pt_text_span,
     .text_color = pt_text_color,
+    .shape = host_shape,
+    .emit_shaped = host_emit_shaped,
 };
 
 const pt_host *pt_plugin_host_get(void)

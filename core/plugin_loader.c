@@ -3,6 +3,7 @@
  * struct size, required callbacks, unique name) and runs init()/fini(). A bad plugin is refused
  * with one line naming the file and the reason, and never loaded half-way. */
 #include "plugin_loader.h"
+#include "plugin_shapes.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -443,6 +444,8 @@ void pt_plugin_loader_free(pt_plugin_set *set)
     /* fini in reverse load order. */
     while (set->plugins->len)
         g_ptr_array_remove_index(set->plugins, set->plugins->len - 1);
+    /* the shapes they declared name their literals: forgotten with them */
+    pt_shapes_free();
     g_ptr_array_unref(set->plugins);
     g_ptr_array_unref(set->search_dirs);
     g_ptr_array_unref(set->refused);

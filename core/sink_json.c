@@ -23,10 +23,13 @@
 #define PT_JSON_ENV_CACHE_SLOTS 64 /* streams remembered (a power of two) */
 #define PT_JSON_ENV_NAME_MAX    32 /* longest flow id / proto cached */
 
+typedef struct json_memory json_memory; /* plans and line heads (below) */
+
 typedef struct json_sink {
     pt_sink base;
     pt_sink_batch out; /* lines rendered in place, written in blocks */
     bool owned;
+    json_memory *memory; /* its own plans and line heads */
 } json_sink;
 
 /* One stream's envelope texts. The key is the flow id's address; a hit also needs equal
@@ -467,7 +470,6 @@ typedef struct json_plan {
     plan_op op[JSON_PLAN_FIELDS];
     char keys[JSON_PLAN_KEY_ROOM + JSON_KEY_COPY]; /* spare bytes at the end for fixed moves */
 } json_plan;
-static _Thread_local json_plan plans[PT_JSON_PLAN_SLOTS];
 G_STATIC_ASSERT((PT_JSON_PLAN_SLOTS & (PT_JSON_PLAN_SLOTS - 1)) == 0);
 
 /* The text that starts a field of type t at w after its key of klen bytes (key and all, at
@@ -526,17 +528,6 @@ static __attribute__((noinline)) bool plan_fill(json_plan *p, uint64_t id, const
     p->room = (uint32_t)(at + ev->n_fields * 24 + 2 + JSON_PLAN_SLACK);
     p->shape_id = id;
     return true;
-}
-
-/* The plan of the event's shape, or NULL when it has none. */
-static inline const json_plan *plan_for(const pt_envelope *env, const pt_event *ev)
-{
-    if (!env->shape_id || !env->names_checked)
-        return NULL;
-    json_plan *p = &plans[env->shape_id & (PT_JSON_PLAN_SLOTS - 1)];
-    if (p->shape_id == env->shape_id || plan_fill(p, env->shape_id, ev))
-        return p;
-    return NULL;
 }
 
 /* Where the fast path writes: w is the end of what was written past out->len and not yet
@@ -710,34 +701,34 @@ static inline char *room_at(json_cursor *c, char **w, size_t need)
  * room_at()), room made for it and `room` bytes more; NULL otherwise. */
 static inline __attribute__((always_inline)) char *planned_list(json_cursor *c, char **wp,
                                                                 const plan_op *op,
-                                                                const pt_field *f, size_t room,
+                                                                const pt_value *v, size_t room,
                                                                 bool short_texts)
 {
-    const pt_span *items = f->v.list.items;
-    size_t count = f->v.list.count, need = room + 2;
-    if (!items || f->v.list.total > count)
+    const pt_span *items = v->list.items;
+    size_t count = v->list.count, need = room + 2;
+    if (!items || v->list.total > count)
         return NULL;
     for (size_t i = 0; i < count; i++)
-        need += span_len(&items[i]) + 3;
+        need += items[i].len + 3; /* checked values: no NULL span claims bytes */
     char *w = copy_text(room_at(c, wp, need), op->text, op->len, short_texts);
     for (size_t i = 0; i < count && w; i++) {
         if (i)
             *w++ = ',';
-        w = fast_span(w, &items[i]);
+        w = fast_span_n(w, items[i].ptr, items[i].len);
     }
     if (w)
         *w++ = ']';
     return w;
 }
 
-/* Field f, of the type its plan op was made for, after the op's text at *wp (the cursor's
+/* Value v of a field of the type its plan op was made for, after the op's text at *wp (the cursor's
  * write position, moved with the buffer when strings and lists make room). The fixed-size
  * values (numbers, words) fit the room kept free for the plan (plan->room, see
  * planned_fields()): only strings and lists make room, for their bytes and that much more.
  * Returns the end, or NULL when the value needs escaping, base64 or a companion key. */
 static inline __attribute__((always_inline)) char *planned_field(json_cursor *c, char **wp,
                                                                  const plan_op *op,
-                                                                 const pt_field *f, size_t room,
+                                                                 const pt_value *v, size_t room,
                                                                  bool short_texts)
 {
     char *w = *wp;
@@ -745,33 +736,33 @@ static inline __attribute__((always_inline)) char *planned_field(json_cursor *c,
     size_t len = op->len;
     switch ((pt_field_type)(op->type & 7u)) { /* every type is a case: no range check */
     case PT_FIELD_STR: {
-        size_t n = span_len(&f->v.str);
-        if (f->v.str.full_len > n)
+        size_t n = v->str.len; /* checked values: no NULL span claims bytes */
+        if (v->str.full_len > n)
             return NULL;
         w = copy_text(room_at(c, wp, room + n), text, len, short_texts);
-        w = pt_escape_json_copy_plain(w, f->v.str.ptr, n);
+        w = pt_escape_json_copy_plain(w, v->str.ptr, n);
         if (w)
             *w++ = '"';
         return w;
     }
     case PT_FIELD_INT: {
         w = copy_text(w, text, len, short_texts);
-        int64_t v = f->v.i;
-        if (v < 0)
+        int64_t i = v->i;
+        if (i < 0)
             *w++ = '-';
-        return w + pt_escape_u64_to_inline(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+        return w + pt_escape_u64_to_inline(w, i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i);
     }
     case PT_FIELD_UINT:
         w = copy_text(w, text, len, short_texts);
-        return w + pt_escape_u64_to_inline(w, f->v.u);
+        return w + pt_escape_u64_to_inline(w, v->u);
     case PT_FIELD_BOOL: {
-        size_t no = !f->v.b;
+        size_t no = !v->b;
         return copy_text(w, text + (no ? len : 0), len + no, short_texts);
     }
     case PT_FIELD_NULL:
         return copy_text(w, text, len, short_texts);
     case PT_FIELD_STR_LIST:
-        return planned_list(c, wp, op, f, room, short_texts);
+        return planned_list(c, wp, op, v, room, short_texts);
     case PT_FIELD_BYTES:
     case PT_FIELD_DOUBLE:
     default:
@@ -779,25 +770,39 @@ static inline __attribute__((always_inline)) char *planned_field(json_cursor *c,
     }
 }
 
-/* planned_fields() for plans whose texts are short or not (a constant: two copies). */
+/* The fields of an event: its n fields (names and types, and values when `values` is
+ * not `shaped`) or, for a declared shape, the shape's fields with `values` (whose types are
+ * the plan's: none is compared). Events of one plan whose texts are short or not (a constant:
+ * two copies). */
+typedef struct event_fields {
+    const pt_field *fields;
+    const pt_value *values; /* when `shaped` */
+    size_t n;
+    bool shaped; /* a constant at each call: the loop is made once for each */
+} event_fields;
+
 static inline __attribute__((always_inline)) char *
-planned_fields_at(json_cursor *c, const json_plan *plan, const pt_event *ev, bool short_texts)
+planned_fields_at(json_cursor *c, const json_plan *plan, event_fields ef, bool short_texts)
 {
-    const pt_field *f = ev->fields, *end = f + ev->n_fields;
+    const pt_field *f = ef.fields, *end = f + ef.n;
+    const pt_value *v = ef.shaped ? ef.values : &f->v;
+    const size_t step = ef.shaped ? sizeof(pt_value) : sizeof(pt_field);
     const plan_op *op = plan->op;
     size_t room = plan->room;
     cursor_room(c, room);
     char *w = c->w;
-    for (; f < end; f++, op++) {
-        char *next =
-            (unsigned)f->type == op->type ? planned_field(c, &w, op, f, room, short_texts) : NULL;
+    for (; f < end; f++, op++, v = (const pt_value *)((const char *)v + step)) {
+        char *next = ef.shaped || (unsigned)f->type == op->type
+                         ? planned_field(c, &w, op, v, room, short_texts)
+                         : NULL;
         if (G_LIKELY(next != NULL)) {
             w = next;
             continue;
         }
         c->w = w;
         cursor_close(c);
-        put_field(c->out, f, true);
+        pt_field whole = {.name = f->name, .type = f->type, .v = *v};
+        put_field(c->out, &whole, true);
         *c = cursor_open(c->out);
         w = cursor_room(c, room);
     }
@@ -808,10 +813,10 @@ planned_fields_at(json_cursor *c, const json_plan *plan, const pt_event *ev, boo
  * `newline`): texts by index, every name present. plan->room bytes are kept free at the
  * cursor throughout: each fixed-size field uses at most its share of it. */
 static inline __attribute__((always_inline)) void
-planned_fields(json_cursor *c, const json_plan *plan, const pt_event *ev, bool newline)
+planned_fields(json_cursor *c, const json_plan *plan, event_fields ef, bool newline)
 {
-    char *w = plan->short_texts ? planned_fields_at(c, plan, ev, true)
-                                : planned_fields_at(c, plan, ev, false);
+    char *w = plan->short_texts ? planned_fields_at(c, plan, ef, true)
+                                : planned_fields_at(c, plan, ef, false);
     w[0] = '}';
     w[1] = '\n';
     c->w = w + 1 + newline;
@@ -821,7 +826,7 @@ planned_fields(json_cursor *c, const json_plan *plan, const pt_event *ev, bool n
 static void put_planned_fields(GString *out, const json_plan *plan, const pt_event *ev)
 {
     json_cursor c = cursor_open(out);
-    planned_fields(&c, plan, ev, false);
+    planned_fields(&c, plan, (event_fields){ev->fields, NULL, ev->n_fields, false}, false);
     cursor_close(&c);
 }
 
@@ -859,8 +864,27 @@ typedef struct head_slot {
     uint8_t usec_at;           /* offset of the microsecond digits */
     char text[JSON_HEAD_ROOM]; /* read in 32-byte blocks */
 } head_slot;
-static _Thread_local head_slot heads[PT_JSON_HEAD_SLOTS];
 G_STATIC_ASSERT((PT_JSON_HEAD_SLOTS & (PT_JSON_HEAD_SLOTS - 1)) == 0);
+
+/* The plans and line heads one renderer keeps: each json sink its own (one base pointer on
+ * the hot path), and one per thread for pt_sink_json_render(). */
+struct json_memory {
+    json_plan plans[PT_JSON_PLAN_SLOTS];
+    head_slot heads[PT_JSON_HEAD_SLOTS];
+};
+static _Thread_local json_memory render_memory;
+
+/* The plan of the event's shape, or NULL when it has none. */
+static inline const json_plan *plan_for(json_memory *m, const pt_envelope *env, const pt_event *ev)
+{
+    if (!env->shape_id || !env->names_checked)
+        return NULL;
+    json_plan *p = &m->plans[env->shape_id & (PT_JSON_PLAN_SLOTS - 1)];
+    if (p->shape_id == env->shape_id || plan_fill(p, env->shape_id, ev))
+        return p;
+    return NULL;
+}
+
 /* ts (at most 33 bytes), envelope head, kind and tail, rounded up to 32 (the copy), fit. */
 G_STATIC_ASSERT((33 + (9 + 2 * PT_JSON_ENV_NAME_MAX + 22) + JSON_FAST_NAME_MAX +
                  (25 + 2 * PT_ENDPOINT_STRLEN) + 31) /
@@ -898,16 +922,16 @@ static bool head_fill(head_slot *h, const pt_envelope *env, const pt_event *ev,
 
 /* A planned event of a stream with an id, with "}" and the newline when `newline`: the
  * cached head, then the fields. false (nothing written) when it takes the general path. */
-static inline __attribute__((always_inline)) bool render_headed(GString *out,
+static inline __attribute__((always_inline)) bool render_headed(json_memory *m, GString *out,
                                                                 const pt_envelope *env,
-                                                                const pt_event *ev,
+                                                                const pt_event *ev, event_fields ef,
                                                                 const json_plan *plan, bool newline)
 {
     int64_t sec = ev->ts.sec;
     if (!env->stream_id || sec < 0)
         return false;
     uint64_t key = (env->stream_id ^ ((uintptr_t)ev->kind >> 3)) * UINT64_C(0x9e3779b97f4a7c15);
-    head_slot *h = &heads[(size_t)(key >> 32) & (PT_JSON_HEAD_SLOTS - 1)];
+    head_slot *h = &m->heads[(size_t)(key >> 32) & (PT_JSON_HEAD_SLOTS - 1)];
     if ((h->stream_id != env->stream_id || h->kind != ev->kind || h->sec != sec) &&
         !head_fill(h, env, ev, plan, sec))
         return false;
@@ -922,7 +946,7 @@ static inline __attribute__((always_inline)) bool render_headed(GString *out,
         nsec %= 1000000000u;
     put_usec(w + usec_at, nsec / 1000u);
     c.w = w + len;
-    planned_fields(&c, plan, ev, newline);
+    planned_fields(&c, plan, ef, newline);
     cursor_close(&c);
     return true;
 }
@@ -956,17 +980,41 @@ static void render_general(GString *out, const pt_envelope *env, const pt_event 
 
 void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *ev)
 {
-    const json_plan *plan = plan_for(env, ev);
-    if (!plan || !render_headed(out, env, ev, plan, false))
+    json_memory *m = &render_memory;
+    const json_plan *plan = plan_for(m, env, ev);
+    if (!plan || !render_headed(m, out, env, ev,
+                                (event_fields){ev->fields, NULL, ev->n_fields, false}, plan, false))
         render_general(out, env, ev, plan);
 }
 
 static void json_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
 {
     json_sink *j = (json_sink *)s;
-    const json_plan *plan = plan_for(env, ev);
-    if (!plan || !render_headed(j->out.buf, env, ev, plan, true)) {
+    const json_plan *plan = plan_for(j->memory, env, ev);
+    if (!plan ||
+        !render_headed(j->memory, j->out.buf, env, ev,
+                       (event_fields){ev->fields, NULL, ev->n_fields, false}, plan, true)) {
         render_general(j->out.buf, env, ev, plan);
+        g_string_append_c(j->out.buf, '\n');
+    }
+    pt_sink_batch_line_done(s, &j->out);
+}
+
+/* An event of a declared shape: its plan made from the shape, its values written by the
+ * plan's types; the general path (no plan, no line head) gets the shape's fields with the
+ * values put in. */
+static void json_write_shaped(pt_sink *s, const pt_envelope *env, const pt_shape *shape,
+                              const pt_time *ts, const pt_value *values)
+{
+    json_sink *j = (json_sink *)s;
+    pt_event ev = {.kind = shape->kind, .ts = *ts, .fields = shape->fields, .n_fields = shape->n};
+    const json_plan *plan = plan_for(j->memory, env, &ev);
+    if (!plan ||
+        !render_headed(j->memory, j->out.buf, env, &ev,
+                       (event_fields){shape->fields, values, shape->n, true}, plan, true)) {
+        for (size_t i = 0; i < shape->n; i++)
+            shape->fields[i].v = values[i];
+        render_general(j->out.buf, env, &ev, plan);
         g_string_append_c(j->out.buf, '\n');
     }
     pt_sink_batch_line_done(s, &j->out);
@@ -985,10 +1033,17 @@ static void json_free(pt_sink *s)
     if (j->owned)
         fclose(j->out.f);
     pt_sink_batch_free(&j->out);
+    g_free(j->memory);
     g_free(j);
 }
 
-static const pt_sink_ops json_ops = {"json", json_write, json_flush, NULL, json_free};
+static const pt_sink_ops json_ops = {
+    .type = "json",
+    .write = json_write,
+    .flush = json_flush,
+    .free = json_free,
+    .write_shaped = json_write_shaped,
+};
 
 pt_sink *pt_sink_json_new(const pt_sink_file_config *cfg, GError **error)
 {
@@ -1000,6 +1055,7 @@ pt_sink *pt_sink_json_new(const pt_sink_file_config *cfg, GError **error)
     j->base.ops = &json_ops;
     j->base.name = g_strconcat("json:", cfg->path, NULL);
     j->owned = owned;
+    j->memory = g_new0(json_memory, 1);
     pt_sink_batch_init(&j->out, f, cfg->stdio_buffer);
     return &j->base;
 }

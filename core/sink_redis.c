@@ -290,7 +290,11 @@ static void redis_free(pt_sink *s)
     g_free(r);
 }
 
-static const pt_sink_ops redis_ops = {"redis", redis_write, redis_flush, redis_finish, redis_free};
+static const pt_sink_ops redis_ops = {.type = "redis",
+                                      .write = redis_write,
+                                      .flush = redis_flush,
+                                      .finish = redis_finish,
+                                      .free = redis_free};
 
 /* Parse redis://HOST[:PORT][/STREAM]; HOST may be [IPv6]. */
 static bool parse_url(const char *url, char **host, int *port, char **stream, GError **error)

@@ -213,7 +213,8 @@ static void text_free(pt_sink *s)
     g_free(ts);
 }
 
-static const pt_sink_ops text_ops = {"text", text_write, text_flush, NULL, text_free};
+static const pt_sink_ops text_ops = {
+    .type = "text", .write = text_write, .flush = text_flush, .free = text_free};
 
 pt_sink *pt_sink_text_new(const pt_sink_file_config *cfg, GError **error)
 {

@@ -114,6 +114,7 @@ static inline const char *pt_close_reason_name(pt_close_reason why)
 typedef struct pt_stream pt_stream;   /* one TCP connection handed to a plugin */
 typedef struct pt_options pt_options; /* this plugin's option values */
 typedef struct pt_text pt_text;       /* a line being rendered by the text sink */
+typedef struct pt_shape pt_shape;     /* a declared event shape (host->shape) */
 
 /* Typed event fields. Strings are spans of arbitrary bytes (sinks escape them). A field's
  * name and type are part of the plugin's documented schema: keep them stable, and prefer
@@ -129,22 +130,25 @@ typedef enum pt_field_type {
     PT_FIELD_NULL      /* no value (JSON null) */
 } pt_field_type;
 
+/* A field's value: the member its type names (see pt_field_type). */
+typedef union pt_value {
+    pt_span str;
+    int64_t i;
+    uint64_t u;
+    double d;
+    bool b;
+    struct {
+        const pt_span *items;
+        size_t count;   /* items present */
+        uint64_t total; /* items on the wire (>= count when the plugin kept fewer) */
+    } list;
+} pt_value;
+
 /* One named value of an event. Only the union member that `type` names is read. */
 typedef struct pt_field {
     const char *name; /* stable, documented, snake_case */
     pt_field_type type;
-    union {
-        pt_span str;
-        int64_t i;
-        uint64_t u;
-        double d;
-        bool b;
-        struct {
-            const pt_span *items;
-            size_t count;   /* items present */
-            uint64_t total; /* items on the wire (>= count when the plugin kept fewer) */
-        } list;
-    } v;
+    pt_value v;
 } pt_field;
 
 /* Field constructors for compound literals: PT_F_STR("method", span), ... They build a
@@ -226,7 +230,26 @@ typedef struct pt_host {
     void (*text_printf)(pt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
     void (*text_span)(pt_text *t, pt_span value, size_t max_bytes, bool quoted);
     bool (*text_color)(const pt_text *t); /* whether colour escapes are wanted */
+
+    /* Appended after ABI 1: use them only when struct_size covers them (PT_HOST_HAS()).
+     *
+     * Declare an event shape: its kind and the names and types of its n fields, taken from
+     * `fields` (their values are ignored), checked once here as emit() checks them on every
+     * event, and a repeated name refused too. Returns a handle valid until after fini() (the
+     * same one for the same kind, names and types), or NULL (logged) when something is not
+     * valid. Declare in init() or lazily, once per shape, and keep the handle. */
+    const pt_shape *(*shape)(const char *kind, const pt_field *fields, size_t n_fields);
+    /* Emit an event of a declared shape: values[i] is the value of field i, in the union
+     * member its declared type names. The same event as emit() with those fields, for less:
+     * names and types are not looked at again, only spans and lists are checked. Values and
+     * the spans they point to are only read during the call. */
+    void (*emit_shaped)(pt_stream *s, const pt_shape *shape, const pt_time *ts,
+                        const pt_value *values);
 } pt_host;
+
+/* Whether host table h has member `m` (appended after ABI 1, or not). */
+#define PT_HOST_HAS(h, m)                                                                          \
+    ((h)->struct_size >= offsetof(pt_host, m) + sizeof((h)->m) && (h)->m != NULL)
 
 /* The descriptor a plugin returns from pt_plugin_entry(). Usually a `static const` object
  * in the plugin; the host copies the struct_size bytes it knows and never writes to it. */

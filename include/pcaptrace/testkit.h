@@ -24,6 +24,8 @@
  *     64 bytes, no field named like the envelope (ts flow proto event client server), no
  *     duplicate field, at most 256 fields, spans readable (ptr non-NULL when len > 0,
  *     len <= full_len), lists consistent, emit only on an open stream, timestamp present;
+ *     events emitted by a declared shape (host->shape, host->emit_shaped) are checked as the
+ *     same fields emitted with host->emit;
  *   - data handed to probe() and stream_data() lives in a buffer of exactly `len` bytes that
  *     is freed right after the call, so under AddressSanitizer a read past the end or a
  *     pointer kept after the call is reported at once.

@@ -64,12 +64,22 @@ static void *redis_init(const pt_host *host, const pt_options *opts, char **erro
     uint32_t prefix =
         cfg->max_arg_bytes > cfg->max_reply_bytes ? cfg->max_arg_bytes : cfg->max_reply_bytes;
     cfg->limits.prefix_bytes = prefix < PT_RESP_MIN_PREFIX ? PT_RESP_MIN_PREFIX : prefix;
+    cfg->shaped = PT_HOST_HAS(host, shape) && PT_HOST_HAS(host, emit_shaped);
+    cfg->shapes = calloc(RD_LAYOUTS, sizeof(*cfg->shapes));
+    if (!cfg->shapes) {
+        free(cfg);
+        *error = strdup("redis: out of memory");
+        return NULL;
+    }
     return cfg;
 }
 
 static void redis_fini(void *plugin_state)
 {
-    free(plugin_state);
+    rd_config *cfg = plugin_state;
+    if (cfg)
+        free(cfg->shapes);
+    free(cfg);
 }
 
 static pt_probe_result redis_probe(pt_dir dir, const uint8_t *data, size_t len)
@@ -279,35 +289,68 @@ static inline const pt_span *cmd_key_bits(const rd_cmd *c)
     return (c->ev_bits & EV_KEY) ? &c->args[c->key_index] : NULL;
 }
 
-/* Rewrite the command values of st->ev, built for the same layout; returns the index of the
+/* Rewrite the command values of st->val, built for the same layout; returns the index of the
  * first reply field. */
 static inline size_t cmd_values(rd_stream *st, const rd_cmd *c, const pt_span *key)
 {
-    pt_field *f = st->ev;
+    pt_value *v = st->val;
     size_t n = 0;
-    f[n++].v.str = PT_SPAN(c->name, c->name_len);
-    f[n].v.list.items = c->args;
-    f[n].v.list.count = c->n_args;
-    f[n++].v.list.total = c->argc - c->name_words;
-    f[n++].v.u = c->arg_bytes;
+    v[n++].str = PT_SPAN(c->name, c->name_len);
+    v[n].list.items = c->args;
+    v[n].list.count = c->n_args;
+    v[n++].list.total = c->argc - c->name_words;
+    v[n++].u = c->arg_bytes;
     if (key)
-        f[n++].v.str = *key;
-    f[n++].v.u = c->seq;
-    f[n++].v.u = c->wire_bytes;
+        v[n++].str = *key;
+    v[n++].u = c->seq;
+    v[n++].u = c->wire_bytes;
     /* inline, blocking, multi: constant true when present */
     n += (size_t)c->is_inline + (size_t)c->blocking + (size_t)c->in_multi;
     if (st->resp != 2)
-        f[n++].v.u = (uint64_t)st->resp;
+        v[n++].u = (uint64_t)st->resp;
     return n;
 }
 
-/* Emit a `command` event. Its fields are kept in the stream (st->ev): while the next event
- * has the same layout (same optional fields, so the same names and types at the same places),
- * only the values are written, which is most of the cost of building the fields anew. */
+/* Emit the `command` event st->ev holds with the n values of st->val: by its declared shape,
+ * or, when the layout has none, as fields. */
+static inline void emit_built(rd_stream *st, const pt_time *ts, size_t n)
+{
+    const pt_host *h = st->cfg->host;
+    if (__builtin_expect(st->ev_shape != NULL, 1)) {
+        h->emit_shaped(st->s, st->ev_shape, ts, st->val);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        st->ev[i].v = st->val[i];
+    h->emit(st->s, "command", ts, st->ev, n);
+}
+
+/* st->ev was built anew for `layout` with n fields: keep its values in st->val and find the
+ * layout's shape (declared on first use). */
+static void built_layout(rd_stream *st, uint32_t layout, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        st->val[i] = st->ev[i].v;
+    st->ev_layout = layout;
+    st->ev_shape = NULL;
+    const rd_config *cfg = st->cfg;
+    if (!cfg->shaped)
+        return;
+    const pt_shape **slot = &cfg->shapes[layout % RD_LAYOUTS];
+    if (!*slot)
+        *slot = cfg->host->shape("command", st->ev, n);
+    st->ev_shape = *slot;
+}
+
+/* Emit a `command` event. Its fields are kept in the stream (st->ev, st->val): while the next
+ * event has the same layout (same optional fields, so the same names and types at the same
+ * places), only the values are written, which is most of the cost of building the fields
+ * anew, and the event goes out by the layout's declared shape. */
 void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply_bytes,
                      const pt_time *reply_ts)
 {
     pt_field *f = st->ev;
+    pt_value *v = st->val;
     const pt_span *key = cmd_key_bits(c);
     uint32_t layout = cmd_layout(st, c) | (r ? EV_REPLY : 0) | (r && r->null ? EV_REPLY_NULL : 0);
     size_t n = 0;
@@ -317,11 +360,11 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
             if (r->null)
                 n++; /* null */
             else
-                f[n++].v.str = reply_span(r, reply_bytes);
-            f[n++].v.str = reply_type_name(r);
-            f[n++].v.b = r->error;
-            f[n++].v.u = reply_bytes;
-            f[n++].v.i = pt_time_diff_us(reply_ts, &c->ts);
+                v[n++].str = reply_span(r, reply_bytes);
+            v[n++].str = reply_type_name(r);
+            v[n++].b = r->error;
+            v[n++].u = reply_bytes;
+            v[n++].i = pt_time_diff_us(reply_ts, &c->ts);
         } else {
             n += 4; /* null reply, "none", 0 bytes, null latency */
         }
@@ -341,9 +384,9 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
             f[n++] = PT_F_UINT("reply_bytes", 0);
             f[n++] = PT_F_NULL("latency_us");
         }
-        st->ev_layout = layout;
+        built_layout(st, layout, n);
     }
-    st->cfg->host->emit(st->s, "command", &c->ts, f, n);
+    emit_built(st, &c->ts, n);
 }
 
 /* rd_emit_command() for a scalar reply whose event layout is not the one st->ev holds. */
@@ -358,7 +401,7 @@ static __attribute__((noinline)) void emit_scalar_rebuild(rd_stream *st, rd_cmd 
 /* rd_emit_command() for a whole, non-null simple string, error, integer or bulk string reply
  * (the scalar fast path): the same event, with the reply's value, type name and error flag
  * taken straight from its type byte, and no reply state. The layout being the one st->ev
- * holds, the command's fields are at fixed places (name, args, arg_bytes, the key when
+ * holds, the command's values are at fixed places (name, args, arg_bytes, the key when
  * EV_KEY, seq, request_bytes; inline, blocking and multi constant; resp last) and its reply's
  * start at st->ev_reply_at. */
 static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_span value,
@@ -369,26 +412,26 @@ static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_s
         emit_scalar_rebuild(st, c, type, value, reply_bytes);
         return;
     }
-    pt_field *f = st->ev;
-    f[0].v.str = PT_SPAN(c->name, c->name_len);
-    f[1].v.list.items = c->args;
-    f[1].v.list.count = c->n_args;
-    f[1].v.list.total = c->argc - c->name_words;
-    f[2].v.u = c->arg_bytes;
+    pt_value *v = st->val;
+    v[0].str = PT_SPAN(c->name, c->name_len);
+    v[1].list.items = c->args;
+    v[1].list.count = c->n_args;
+    v[1].list.total = c->argc - c->name_words;
+    v[2].u = c->arg_bytes;
     size_t k = 3;
     if (layout & EV_KEY)
-        f[k++].v.str = c->args[c->key_index];
-    f[k++].v.u = c->seq;
-    f[k].v.u = c->wire_bytes;
+        v[k++].str = c->args[c->key_index];
+    v[k++].u = c->seq;
+    v[k].u = c->wire_bytes;
     size_t n = st->ev_reply_at;
     if (layout & EV_RESP)
-        f[n - 1].v.u = (uint64_t)st->resp;
-    f[n++].v.str = value;
-    f[n++].v.str = type_names[type];
-    f[n++].v.b = type == PT_RESP_ERROR;
-    f[n++].v.u = reply_bytes;
-    f[n++].v.i = pt_time_diff_us(st->ts, &c->ts);
-    st->cfg->host->emit(st->s, "command", &c->ts, f, n);
+        v[n - 1].u = (uint64_t)st->resp;
+    v[n++].str = value;
+    v[n++].str = type_names[type];
+    v[n++].b = type == PT_RESP_ERROR;
+    v[n++].u = reply_bytes;
+    v[n++].i = pt_time_diff_us(st->ts, &c->ts);
+    emit_built(st, &c->ts, n);
 }
 
 /* A whole top-level scalar reply from the parser's fast path (pt_resp_on_scalar). Usually

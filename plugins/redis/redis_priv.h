@@ -40,6 +40,10 @@ typedef struct rd_config {
     uint32_t max_reply_bytes;
     uint32_t max_pending;
     bool redact;
+    /* The declared shape of the `command` event of each layout (EV_* bits), made when a
+     * layout is first built; unused (all NULL) when the host cannot take shaped events. */
+    bool shaped;
+    const pt_shape **shapes; /* RD_LAYOUTS entries */
 } rd_config;
 
 /* Reply expectations of a command. */
@@ -114,6 +118,8 @@ enum {
     EV_REPLY_NULL = 1u << 7
 };
 
+#define RD_LAYOUTS 256 /* every combination of the EV_* bits */
+
 /* Per connection. */
 typedef struct rd_stream {
     const rd_config *cfg;
@@ -129,8 +135,12 @@ typedef struct rd_stream {
     uint64_t next_seq;
 
     rd_reply reply;
-    /* the fields of the last `command` event, reused while the next has the same layout */
+    /* The last `command` event, reused while the next has the same layout: its fields (names
+     * and types; values only while it is built), its values and its declared shape (NULL: it
+     * is emitted as fields). */
     pt_field ev[RD_CMD_FIELDS];
+    pt_value val[RD_CMD_FIELDS];
+    const pt_shape *ev_shape;
     uint32_t ev_layout;       /* which optional fields ev holds (0: none built yet) */
     uint32_t ev_reply_at;     /* the index in ev of its `reply` field (its command fields end) */
     const pt_rcmd *last_info; /* the last command looked up */

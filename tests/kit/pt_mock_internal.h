@@ -44,6 +44,7 @@ struct pt_mockhost {
     GPtrArray *events;           /* pt_mock_event*, owned */
     GPtrArray *logs;             /* pt_mock_log*, owned */
     GPtrArray *errors;           /* char*, owned */
+    GPtrArray *shapes;           /* pt_shape*, owned (host.shape) */
 };
 
 /* Record a breach of the plugin contract (printf-style) and print it to stderr. */

@@ -299,6 +299,9 @@ static const char *host_stream_id(const pt_stream *s)
  * created mock for that case (tests drive one mock at a time). */
 static pt_mockhost *current_mock;
 
+/* Field names the envelope uses (a field may not shadow them). */
+static const char *const envelope[] = {"ts", "flow", "proto", "event", "client", "server"};
+
 static void host_log_any(pt_stream *s, pt_log_level level, const char *fmt, ...)
 {
     pt_mockhost *m = s != NULL ? s->mock : current_mock;
@@ -372,7 +375,6 @@ static void field_copy(pt_mockhost *m, const char *kind, const pt_field *in, pt_
 {
     out->name = g_strdup(in->name ? in->name : "");
     out->type = in->type;
-    static const char *const envelope[] = {"ts", "flow", "proto", "event", "client", "server"};
     if (!snake_case(in->name)) {
         pt_mock_error(m, "event '%s': field name '%s' is not snake_case (at most %d bytes)", kind,
                       in->name ? in->name : "(null)", PT_MOCK_NAME_MAX);
@@ -477,6 +479,75 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
     g_ptr_array_add(m->events, e);
 }
 
+/* A declared shape: copies of the kind and of the fields' names and types. */
+struct pt_shape {
+    pt_mockhost *m;
+    char *kind;
+    size_t n;
+    pt_field *fields; /* names owned; values are scratch for emit_shaped */
+};
+
+static void shape_free(gpointer p)
+{
+    pt_shape *sh = p;
+    for (size_t i = 0; i < sh->n; i++)
+        g_free((char *)sh->fields[i].name);
+    g_free(sh->fields);
+    g_free(sh->kind);
+    g_free(sh);
+}
+
+/* pt_host.shape: the core's checks (kind and names snake_case, no envelope name, known
+ * types, no repeated name, within the field limit); NULL and a contract error otherwise. */
+static const pt_shape *host_shape(const char *kind, const pt_field *fields, size_t n_fields)
+{
+    pt_mockhost *m = current_mock;
+    if (m == NULL) {
+        return NULL;
+    }
+    bool ok = snake_case(kind) && n_fields <= PT_MOCK_MAX_FIELDS && (fields || !n_fields);
+    for (size_t i = 0; ok && i < n_fields; i++) {
+        ok = snake_case(fields[i].name) && (unsigned)fields[i].type <= PT_FIELD_NULL;
+        for (size_t j = 0; ok && j < G_N_ELEMENTS(envelope); j++)
+            ok = strcmp(fields[i].name, envelope[j]) != 0;
+        for (size_t j = 0; ok && j < i; j++)
+            ok = strcmp(fields[i].name, fields[j].name) != 0;
+    }
+    if (!ok) {
+        pt_mock_error(m, "event shape '%s' refused", snake_case(kind) ? kind : "(bad kind)");
+        return NULL;
+    }
+    pt_shape *sh = g_new0(pt_shape, 1);
+    sh->m = m;
+    sh->kind = g_strdup(kind);
+    sh->n = n_fields;
+    sh->fields = g_new0(pt_field, n_fields + 1);
+    for (size_t i = 0; i < n_fields; i++) {
+        sh->fields[i].name = g_strdup(fields[i].name);
+        sh->fields[i].type = fields[i].type;
+    }
+    g_ptr_array_add(m->shapes, sh);
+    return sh;
+}
+
+/* pt_host.emit_shaped: the shape's fields with these values, emitted (and checked) as emit()
+ * does. */
+static void host_emit_shaped(pt_stream *s, const pt_shape *shape, const pt_time *ts,
+                             const pt_value *values)
+{
+    pt_mockhost *m = s != NULL ? s->mock : current_mock;
+    if (m == NULL) {
+        return;
+    }
+    if (shape == NULL || shape->m != m || (shape->n && values == NULL)) {
+        pt_mock_error(m, "emit_shaped without a declared shape or values");
+        return;
+    }
+    for (size_t i = 0; i < shape->n; i++)
+        shape->fields[i].v = values[i];
+    host_emit(s, shape->kind, ts, shape->fields, shape->n);
+}
+
 /* ---- creation ---------------------------------------------------------------------------- */
 
 /* The loader's checks, in the order plugin.h promises. NULL when fine, else a message. */
@@ -547,10 +618,13 @@ static pt_mockhost *mock_create(const pt_plugin *plugin, GModule *module,
     m->events = g_ptr_array_new_with_free_func(event_free);
     m->logs = g_ptr_array_new_with_free_func(log_free);
     m->errors = g_ptr_array_new_with_free_func(g_free);
+    m->shapes = g_ptr_array_new_with_free_func(shape_free);
     m->host = (pt_host){
         .abi_version = PT_PLUGIN_ABI,
         .struct_size = sizeof(pt_host),
         .emit = host_emit,
+        .shape = host_shape,
+        .emit_shaped = host_emit_shaped,
         .log = host_log_any,
         .option_str = host_option_str,
         .option_int = host_option_int,
@@ -640,6 +714,7 @@ void pt_mock_free(pt_mockhost *m)
         }
     }
     g_ptr_array_free(m->events, TRUE);
+    g_ptr_array_free(m->shapes, TRUE);
     g_ptr_array_free(m->streams, TRUE);
     g_ptr_array_free(m->declined_streams, TRUE);
     g_ptr_array_free(m->logs, TRUE);

@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "escape.h"
+#include "random_field.h"
 #include "events.h"
 #include "plugin_host.h"
 #include "sink.h"
@@ -300,7 +301,8 @@ static void probe_free(pt_sink *s)
 {
     g_free(s);
 }
-static const pt_sink_ops probe_ops = {"probe", probe_write, probe_flush, NULL, probe_free};
+static const pt_sink_ops probe_ops = {
+    .type = "probe", .write = probe_write, .flush = probe_flush, .free = probe_free};
 
 /* Events whose kind and names are string literals have their shape remembered: a later
  * event with the same kind literal but other names (a buffer, a bad name, another count) is
@@ -431,56 +433,6 @@ static void test_host_shape_ids(void)
     g_hash_table_destroy(seen);
     g_rand_free(r);
     pt_events_free(x.bus);
-}
-
-/* A random field for the render equivalence test: every type, plain and special values,
- * shortened values and lists, now and then a NULL name. */
-static pt_field random_field(GRand *r, const char *name, uint8_t *bytes, pt_span *items)
-{
-    static const uint8_t special[] = {0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xff, '\n', 0xc3, 0xe2};
-    size_t len = (size_t)g_rand_int_range(r, 0, 40);
-    for (size_t k = 0; k < len; k++)
-        bytes[k] = g_rand_int_range(r, 0, 12) == 0
-                       ? special[g_rand_int_range(r, 0, (gint32)sizeof special)]
-                       : (uint8_t)g_rand_int_range(r, 0x20, 0x7f);
-    pt_span sp = {bytes, len, g_rand_int_range(r, 0, 6) == 0 ? len + 100 : 0};
-    pt_field f;
-    switch (g_rand_int_range(r, 0, 9)) {
-    case 0:
-        f = PT_F_BYTES(name, sp);
-        break;
-    case 1:
-        f = PT_F_INT(name, (int64_t)g_rand_int(r) - (int64_t)g_rand_int(r) * 100000);
-        break;
-    case 2:
-        f = PT_F_UINT(name, (uint64_t)g_rand_int(r) * (uint64_t)g_rand_int_range(r, 0, 100000));
-        break;
-    case 3:
-        f = PT_F_DOUBLE(name, g_rand_double_range(r, -1e6, 1e6));
-        break;
-    case 4:
-        f = PT_F_BOOL(name, g_rand_boolean(r));
-        break;
-    case 5:
-        f = PT_F_NULL(name);
-        break;
-    case 6: {
-        size_t count = (size_t)g_rand_int_range(r, 0, 4);
-        for (size_t k = 0; k < count; k++) {
-            size_t at = (size_t)g_rand_int_range(r, 0, (gint32)len + 1);
-            items[k] = (pt_span){bytes + at, len - at, 0};
-        }
-        f = PT_F_LIST(name, count ? items : NULL, count,
-                      g_rand_int_range(r, 0, 4) == 0 ? count + 2 : count);
-        break;
-    }
-    default:
-        f = PT_F_STR(name, sp);
-        break;
-    }
-    if (g_rand_int_range(r, 0, 20) == 0)
-        f.name = NULL;
-    return f;
 }
 
 /* The JSON fast path for checked names without a plan writes exactly what the general path
