@@ -24,6 +24,16 @@ const char *pt_value_check(unsigned t, const pt_value *v)
     return NULL;
 }
 
+const char *pt_shape_why_values(const pt_shape *shape, const pt_value *values)
+{
+    for (size_t i = 0; i < shape->n; i++) {
+        const char *why = pt_value_check((unsigned)shape->fields[i].type, &values[i]);
+        if (why)
+            return why;
+    }
+    return "malformed value";
+}
+
 /* Why the kind and fields cannot be a shape, or NULL. */
 static const char *shape_invalid(const char *kind, const pt_field *fields, size_t n,
                                  size_t max_fields)

@@ -29,27 +29,26 @@ const char *pt_value_check(unsigned t, const pt_value *v);
 const pt_shape *pt_shape_declare(const char *kind, const pt_field *fields, size_t n,
                                  size_t max_fields, uint64_t *last_id, const char **why);
 
+/* Why the values of an event of shape are malformed (one is known to be), the first field's
+ * reason. */
+const char *pt_shape_why_values(const pt_shape *shape, const pt_value *values);
+
 /* Why the values of an event of shape are malformed, or NULL: only the spans and lists are
  * looked at (the shape's types are known ones). */
 static inline const char *pt_shape_check_values(const pt_shape *shape, const pt_value *values)
 {
-    bool bad = false;
     for (size_t k = 0; k < shape->n_spans; k++) {
         const pt_span *v = &values[shape->spans[k]].str;
-        bad |= !v->ptr & (v->len != 0);
+        if (G_UNLIKELY(!v->ptr) && v->len)
+            return pt_shape_why_values(shape, values);
     }
     for (size_t k = 0; k < shape->n_lists; k++) {
         const pt_value *v = &values[shape->lists[k]];
-        bad |= v->list.count && !v->list.items;
-        for (size_t i = 0; !bad && i < v->list.count; i++)
-            bad |= !v->list.items[i].ptr & (v->list.items[i].len != 0);
-    }
-    if (G_LIKELY(!bad))
-        return NULL;
-    for (size_t i = 0; i < shape->n; i++) {
-        const char *why = pt_value_check((unsigned)shape->fields[i].type, &values[i]);
-        if (why)
-            return why;
+        if (G_UNLIKELY(!v->list.items) && v->list.count)
+            return pt_shape_why_values(shape, values);
+        for (size_t i = 0; i < v->list.count; i++)
+            if (G_UNLIKELY(!v->list.items[i].ptr) && v->list.items[i].len)
+                return pt_shape_why_values(shape, values);
     }
     return NULL;
 }

@@ -784,14 +784,15 @@ typedef struct event_fields {
 static inline __attribute__((always_inline)) char *
 planned_fields_at(json_cursor *c, const json_plan *plan, event_fields ef, bool short_texts)
 {
-    const pt_field *f = ef.fields, *end = f + ef.n;
-    const pt_value *v = ef.shaped ? ef.values : &f->v;
+    const pt_value *v = ef.shaped ? ef.values : &ef.fields->v;
     const size_t step = ef.shaped ? sizeof(pt_value) : sizeof(pt_field);
-    const plan_op *op = plan->op;
+    const plan_op *op = plan->op, *end = op + ef.n;
     size_t room = plan->room;
     cursor_room(c, room);
     char *w = c->w;
-    for (; f < end; f++, op++, v = (const pt_value *)((const char *)v + step)) {
+    for (; op < end; op++, v = (const pt_value *)((const char *)v + step)) {
+        /* the field, for a type to compare (not shaped) and for the general path */
+        const pt_field *f = &ef.fields[op - plan->op];
         char *next = ef.shaped || (unsigned)f->type == op->type
                          ? planned_field(c, &w, op, v, room, short_texts)
                          : NULL;
@@ -862,6 +863,7 @@ typedef struct head_slot {
     int64_t sec;
     uint16_t len;
     uint8_t usec_at;           /* offset of the microsecond digits */
+    uint32_t usec;             /* the microseconds the text has (events of a packet share them) */
     char text[JSON_HEAD_ROOM]; /* read in 32-byte blocks */
 } head_slot;
 G_STATIC_ASSERT((PT_JSON_HEAD_SLOTS & (PT_JSON_HEAD_SLOTS - 1)) == 0);
@@ -906,6 +908,7 @@ static bool head_fill(head_slot *h, const pt_envelope *env, const pt_event *ev,
     w += pt_escape_u64_to(w, (uint64_t)sec);
     *w++ = '.';
     h->usec_at = (uint8_t)(w - h->text);
+    h->usec = 0;
     w = put_usec(w, 0);
     memcpy(w, e->head, e->head_len);
     w += e->head_len;
@@ -921,7 +924,8 @@ static bool head_fill(head_slot *h, const pt_envelope *env, const pt_event *ev,
 }
 
 /* A planned event of a stream with an id, with "}" and the newline when `newline`: the
- * cached head, then the fields. false (nothing written) when it takes the general path. */
+ * cached head (its microseconds written when they differ from the last event's), then the
+ * fields. false (nothing written) when it takes the general path. */
 static inline __attribute__((always_inline)) bool render_headed(json_memory *m, GString *out,
                                                                 const pt_envelope *env,
                                                                 const pt_event *ev, event_fields ef,
@@ -935,16 +939,19 @@ static inline __attribute__((always_inline)) bool render_headed(json_memory *m, 
     if ((h->stream_id != env->stream_id || h->kind != ev->kind || h->sec != sec) &&
         !head_fill(h, env, ev, plan, sec))
         return false;
-    json_cursor c = cursor_open(out);
-    char *w = cursor_room(&c, sizeof h->text + plan->room);
-    size_t len = h->len, usec_at = h->usec_at;
-    const char *text = h->text;
-    for (size_t i = 0; i < len; i += 32)
-        memcpy(w + i, text + i, 32);
     uint32_t nsec = ev->ts.nsec;
     if (G_UNLIKELY(nsec >= 1000000000u))
         nsec %= 1000000000u;
-    put_usec(w + usec_at, nsec / 1000u);
+    if (nsec / 1000u != h->usec) {
+        h->usec = nsec / 1000u;
+        put_usec(h->text + h->usec_at, h->usec);
+    }
+    json_cursor c = cursor_open(out);
+    char *w = cursor_room(&c, sizeof h->text + plan->room);
+    size_t len = h->len;
+    const char *text = h->text;
+    for (size_t i = 0; i < len; i += 32)
+        memcpy(w + i, text + i, 32);
     c.w = w + len;
     planned_fields(&c, plan, ef, newline);
     cursor_close(&c);
