@@ -405,7 +405,7 @@ fail:
 
 /* --- helpers shared by the sinks (declared in sink.h) --- */
 
-FILE *pt_sink_open_stream(const char *path, size_t bufsize, bool *owned, GError **error)
+FILE *pt_sink_open_stream(const char *path, bool *owned, GError **error)
 {
     FILE *f;
     if (strcmp(path, "-") == 0) {
@@ -420,17 +420,18 @@ FILE *pt_sink_open_stream(const char *path, size_t bufsize, bool *owned, GError 
         }
         *owned = true;
     }
-    /* Full buffering: one write per buffer, not per line, even on a terminal; the bus
-     * flushes periodically. Only valid before anything is written to the stream, which
-     * holds at setup. */
-    setvbuf(f, NULL, _IOFBF, bufsize ? bufsize : PT_SINK_STDIO_BUFFER_DEFAULT);
+    /* No stdio buffer: the sinks render lines into their own block (pt_sink_batch) and hand
+     * stdio whole blocks, which an unbuffered stream writes at once. A stdio
+     * buffer as well would copy every byte once more (fwrite fills it before it writes).
+     * Only valid before anything is written to the stream, which holds at setup. */
+    setvbuf(f, NULL, _IONBF, 0);
     return f;
 }
 
 void pt_sink_batch_init(pt_sink_batch *b, FILE *f, size_t limit)
 {
     b->f = f;
-    b->limit = limit ? limit : PT_SINK_STDIO_BUFFER_DEFAULT;
+    b->limit = limit ? limit : PT_SINK_BLOCK_BYTES_DEFAULT;
     b->buf = g_string_sized_new(b->limit + 1024);
     b->lines = 0;
 }

@@ -2,7 +2,7 @@
  *
  * A sink receives every event with its envelope, renders it into a buffer it reuses
  * (no allocation per event in steady state) and writes in large blocks: text and json
- * append lines to a pt_sink_batch written in blocks of the stdio buffer size, flushed by
+ * append lines to a pt_sink_batch written in blocks of PT_SINK_BLOCK_BYTES_DEFAULT, flushed by
  * pt_sink_flush() (at exit, on signals, and periodically by the bus); redis queues rendered
  * commands for a sender thread. */
 #ifndef PT_CORE_SINK_H
@@ -18,7 +18,7 @@
 
 /* Defaults of the limits enforced by the sinks (each is an option and a config key). */
 #define PT_SINK_TEXT_MAX_BYTES_DEFAULT     256         /* longest value shown before shortening */
-#define PT_SINK_STDIO_BUFFER_DEFAULT       (64 * 1024) /* stdio buffer of text/json sinks */
+#define PT_SINK_BLOCK_BYTES_DEFAULT        (64 * 1024) /* text/json sinks write blocks this big */
 #define PT_SINK_REDIS_QUEUE_BYTES_DEFAULT  (8u << 20)  /* queued, not yet sent commands */
 #define PT_SINK_REDIS_RECONNECT_MS_DEFAULT 1000        /* wait between connection attempts */
 #define PT_SINK_REDIS_TIMEOUT_MS_DEFAULT   2000        /* connect and I/O timeout */
@@ -61,10 +61,10 @@ struct pt_sink {
 
 /* Options of the text and json sinks. */
 typedef struct pt_sink_file_config {
-    const char *path;    /* "-" = stdout */
-    bool color;          /* text: colour escapes (the caller decides isatty && !no_color) */
-    size_t max_bytes;    /* text: value shortening limit; 0 = default */
-    size_t stdio_buffer; /* 0 = default */
+    const char *path;   /* "-" = stdout */
+    bool color;         /* text: colour escapes (the caller decides isatty && !no_color) */
+    size_t max_bytes;   /* text: value shortening limit; 0 = default */
+    size_t block_bytes; /* bytes written at once; 0 = default */
 } pt_sink_file_config;
 
 pt_sink *pt_sink_text_new(const pt_sink_file_config *cfg, GError **error);
@@ -87,8 +87,8 @@ void pt_sink_json_render(GString *out, const pt_envelope *env, const pt_event *e
 /* Render the text line of an event (with newline) into t->buf (which is not cleared). */
 void pt_sink_text_render(pt_text *t, const pt_envelope *env, const pt_event *ev);
 
-/* Open `path` ("-" = stdout) fully buffered with `bufsize` bytes (0 = default). */
-FILE *pt_sink_open_stream(const char *path, size_t bufsize, bool *owned, GError **error);
+/* Open `path` ("-" = stdout) unbuffered: the sinks write whole blocks (pt_sink_batch). */
+FILE *pt_sink_open_stream(const char *path, bool *owned, GError **error);
 /* Lines rendered straight into one buffer and written to a stdio stream in blocks of about
  * `limit` bytes: one fwrite per block instead of one per event. */
 typedef struct pt_sink_batch {

@@ -1055,7 +1055,7 @@ static const pt_sink_ops json_ops = {
 pt_sink *pt_sink_json_new(const pt_sink_file_config *cfg, GError **error)
 {
     bool owned;
-    FILE *f = pt_sink_open_stream(cfg->path, cfg->stdio_buffer, &owned, error);
+    FILE *f = pt_sink_open_stream(cfg->path, &owned, error);
     if (!f)
         return NULL;
     json_sink *j = g_new0(json_sink, 1);
@@ -1063,6 +1063,6 @@ pt_sink *pt_sink_json_new(const pt_sink_file_config *cfg, GError **error)
     j->base.name = g_strconcat("json:", cfg->path, NULL);
     j->owned = owned;
     j->memory = g_new0(json_memory, 1);
-    pt_sink_batch_init(&j->out, f, cfg->stdio_buffer);
+    pt_sink_batch_init(&j->out, f, cfg->block_bytes);
     return &j->base;
 }

@@ -219,14 +219,14 @@ static const pt_sink_ops text_ops = {
 pt_sink *pt_sink_text_new(const pt_sink_file_config *cfg, GError **error)
 {
     bool owned;
-    FILE *f = pt_sink_open_stream(cfg->path, cfg->stdio_buffer, &owned, error);
+    FILE *f = pt_sink_open_stream(cfg->path, &owned, error);
     if (!f)
         return NULL;
     text_sink *ts = g_new0(text_sink, 1);
     ts->base.ops = &text_ops;
     ts->base.name = g_strconcat("text:", cfg->path, NULL);
     ts->owned = owned;
-    pt_sink_batch_init(&ts->out, f, cfg->stdio_buffer);
+    pt_sink_batch_init(&ts->out, f, cfg->block_bytes);
     ts->text.buf = ts->out.buf;
     ts->text.color = cfg->color;
     ts->text.max_bytes = cfg->max_bytes ? cfg->max_bytes : PT_SINK_TEXT_MAX_BYTES_DEFAULT;
