@@ -13,33 +13,11 @@
 #include <glib.h>
 
 #include "escape.h"
+#include "host_fixture.h"
 #include "random_field.h"
 #include "events.h"
 #include "plugin_host.h"
 #include "sink.h"
-
-/* A stream of a fake plugin on a bus without sinks: only the host's checks run. */
-typedef struct host_fixture {
-    pt_endpoint c, s;
-    pt_plugin_ref ref;
-    pt_stream st;
-    pt_events *bus;
-    const pt_host *h;
-} host_fixture;
-
-static void host_fixture_init(host_fixture *x)
-{
-    memset(x, 0, sizeof *x);
-    x->c = (pt_endpoint){{4, {127, 0, 0, 1}}, 40000};
-    x->s = (pt_endpoint){{4, {127, 0, 0, 1}}, 6379};
-    x->ref.desc.name = "cachetest";
-    x->bus = pt_events_new_empty();
-    x->st =
-        (pt_stream){.client = &x->c, .server = &x->s, .id = "C1", .plugin = &x->ref, .bus = x->bus};
-    x->h = pt_plugin_host_get();
-    pt_plugin_host_limits lim = {.log_lines = 1, .log_level = PT_LOG_ERROR}; /* quiet */
-    pt_plugin_host_set_limits(&lim);
-}
 
 /* Emit one event with one field named `name` of kind `kind`; returns whether it was taken. */
 static bool emit_one(host_fixture *x, const char *kind, const char *name)
@@ -55,7 +33,7 @@ static bool emit_one(host_fixture *x, const char *kind, const char *name)
 static void test_host_name_rewritten(void)
 {
     host_fixture x;
-    host_fixture_init(&x);
+    host_fixture_init(&x, "cachetest");
     char name[16], kind[16];
     strcpy(kind, "command");
     strcpy(name, "latency_us");
@@ -85,7 +63,7 @@ static void test_host_name_rewritten(void)
 static void test_host_name_limits(void)
 {
     host_fixture x;
-    host_fixture_init(&x);
+    host_fixture_init(&x, "cachetest");
     char name[80];
     memset(name, 'a', sizeof name);
     name[64] = '\0';
@@ -104,7 +82,7 @@ static void test_host_name_limits(void)
 static void test_host_name_many(void)
 {
     host_fixture x;
-    host_fixture_init(&x);
+    host_fixture_init(&x, "cachetest");
     enum { N = 3000 };
     char(*names)[24] = g_malloc(N * sizeof *names);
     for (int round = 0; round < 2; round++) {
@@ -311,7 +289,7 @@ static const pt_sink_ops probe_ops = {
 static void test_host_shapes(void)
 {
     host_fixture x;
-    host_fixture_init(&x);
+    host_fixture_init(&x, "cachetest");
     probe_sink *probe = g_new0(probe_sink, 1);
     probe->base.ops = &probe_ops;
     probe->base.name = g_strdup("probe");
@@ -378,7 +356,7 @@ static const char *const shape_names[] = {K10("fa"), K10("fb")};
 static void test_host_shape_ids(void)
 {
     host_fixture x;
-    host_fixture_init(&x);
+    host_fixture_init(&x, "cachetest");
     probe_sink *probe = add_probe(&x);
     enum { KINDS = G_N_ELEMENTS(shape_kinds), ROUNDS = 4000 };
     GHashTable *seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
@@ -621,7 +599,7 @@ static void test_json_plan_types(void)
 static void test_host_stream_ids(void)
 {
     host_fixture x;
-    host_fixture_init(&x);
+    host_fixture_init(&x, "cachetest");
     probe_sink *probe = add_probe(&x);
     CU_ASSERT_TRUE(emit_one(&x, "k", "a"));
     uint64_t first = probe->stream_id;

@@ -12,33 +12,11 @@
 #include <glib/gstdio.h>
 
 #include "events.h"
+#include "host_fixture.h"
 #include "plugin_host.h"
 #include "plugin_shapes.h"
 #include "random_field.h"
 #include "sink.h"
-
-/* A stream of a fake plugin on its own bus. */
-typedef struct host_fixture {
-    pt_endpoint c, s;
-    pt_plugin_ref ref;
-    pt_stream st;
-    pt_events *bus;
-    const pt_host *h;
-} host_fixture;
-
-static void host_fixture_init(host_fixture *x)
-{
-    memset(x, 0, sizeof *x);
-    x->c = (pt_endpoint){{4, {127, 0, 0, 1}}, 40000};
-    x->s = (pt_endpoint){{4, {127, 0, 0, 1}}, 6379};
-    x->ref.desc.name = "shapetest";
-    x->bus = pt_events_new_empty();
-    x->st =
-        (pt_stream){.client = &x->c, .server = &x->s, .id = "C1", .plugin = &x->ref, .bus = x->bus};
-    x->h = pt_plugin_host_get();
-    pt_plugin_host_limits lim = {.log_lines = 1, .log_level = PT_LOG_ERROR}; /* quiet */
-    pt_plugin_host_set_limits(&lim);
-}
 
 /* Add a json or text sink writing to `path`. */
 static void add_file_sink(host_fixture *x, bool json, const char *path)
@@ -56,7 +34,7 @@ static void add_file_sink(host_fixture *x, bool json, const char *path)
 static void test_declare(void)
 {
     host_fixture x;
-    host_fixture_init(&x);
+    host_fixture_init(&x, "shapetest");
     const pt_host *h = x.h;
     pt_field f[] = {PT_F_STR("command", PT_SPAN("", 0)), PT_F_UINT("seq", 0)};
     const pt_shape *a = h->shape("command", f, 2);
@@ -122,7 +100,7 @@ static bool emit_shaped(host_fixture *x, const pt_shape *shape, const pt_time *t
 static void test_emit_checks(void)
 {
     host_fixture x;
-    host_fixture_init(&x);
+    host_fixture_init(&x, "shapetest");
     pt_field f[] = {PT_F_STR("command", PT_SPAN("", 0)), PT_F_LIST("args", NULL, 0, 0),
                     PT_F_UINT("seq", 0), PT_F_BYTES("raw", PT_SPAN("", 0))};
     const pt_shape *sh = x.h->shape("command", f, 4);
@@ -183,7 +161,7 @@ static void test_sinks_render_alike(void)
         path[i] = g_build_filename(dir, leaf[i], NULL);
     host_fixture bus[4];
     for (int i = 0; i < 4; i++) {
-        host_fixture_init(&bus[i]);
+        host_fixture_init(&bus[i], "shapetest");
         add_file_sink(&bus[i], true, path[i]);
         if (i >= 2)
             add_file_sink(&bus[i], false, path[i + 2]);
