@@ -64,7 +64,7 @@ void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev)
     }
 }
 
-/* The shape's fields with this event's values, for a sink that takes fields. */
+/* The shape's fields with these values, for a sink that takes fields. */
 static pt_event shaped_event(const pt_shape *shape, const pt_time *ts, const pt_value *values)
 {
     for (size_t i = 0; i < shape->n; i++)
@@ -73,38 +73,43 @@ static pt_event shaped_event(const pt_shape *shape, const pt_time *ts, const pt_
         .kind = shape->kind, .ts = *ts, .fields = shape->fields, .n_fields = shape->n};
 }
 
-/* pt_events_emit_shaped() to every sink: the values to those with write_shaped, the shape's
- * fields (filled once) to the others. */
+/* pt_events_emit_shaped() to every sink: the values to those with write_shaped, to the
+ * others each event as the shape's fields (filled once per event). Event by event, so that
+ * every sink sees them in order. */
 static void emit_shaped_each(pt_events *bus, const pt_envelope *env, const pt_shape *shape,
-                             const pt_time *ts, const pt_value *values)
+                             size_t n, const pt_time *ts, const pt_value *values, size_t stride)
 {
-    bool filled = false;
-    pt_event ev;
-    for (size_t i = 0; i < bus->n_sinks; i++) {
-        pt_sink *s = bus->sinks[i];
-        if (s->ops->write_shaped) {
-            s->ops->write_shaped(s, env, shape, ts, values);
-            continue;
+    for (size_t e = 0; e < n; e++) {
+        const pt_value *v = values + e * stride;
+        bool filled = false;
+        pt_event ev;
+        for (size_t i = 0; i < bus->n_sinks; i++) {
+            pt_sink *s = bus->sinks[i];
+            if (s->ops->write_shaped) {
+                s->ops->write_shaped(s, env, shape, 1, &ts[e], v, stride);
+                continue;
+            }
+            if (!filled)
+                ev = shaped_event(shape, &ts[e], v);
+            filled = true;
+            pt_sink_write(s, env, &ev);
         }
-        if (!filled)
-            ev = shaped_event(shape, ts, values);
-        filled = true;
-        pt_sink_write(s, env, &ev);
     }
 }
 
-void pt_events_emit_shaped(pt_events *bus, const pt_envelope *env, const pt_shape *shape,
-                           const pt_time *ts, const pt_value *values)
+void pt_events_emit_shaped(pt_events *bus, const pt_envelope *env, const pt_shape *shape, size_t n,
+                           const pt_time *ts, const pt_value *values, size_t stride)
 {
     if (!bus)
         return;
-    bus->events++;
+    bus->events += n;
     pt_sink *one = bus->sinks[0];
     if (G_LIKELY(bus->n_sinks == 1 && one->ops->write_shaped))
-        one->ops->write_shaped(one, env, shape, ts, values);
+        one->ops->write_shaped(one, env, shape, n, ts, values, stride);
     else
-        emit_shaped_each(bus, env, shape, ts, values);
-    if (++bus->since_check >= PT_EVENTS_CLOCK_EVERY) {
+        emit_shaped_each(bus, env, shape, n, ts, values, stride);
+    bus->since_check += (uint32_t)n;
+    if (bus->since_check >= PT_EVENTS_CLOCK_EVERY) {
         bus->since_check = 0;
         pt_events_tick(bus);
     }

@@ -72,10 +72,11 @@ struct pt_shape {
  *    from a bounded queue on a sender thread: a slow or dead server costs drops, not time. */
 void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev);
 
-/* Deliver one event of a declared shape (values[i] for field i), its envelope's shape_id
- * the shape's id: sinks with a write_shaped op get the values, the others the fields. */
-void pt_events_emit_shaped(pt_events *bus, const pt_envelope *env, const pt_shape *shape,
-                           const pt_time *ts, const pt_value *values);
+/* Deliver n events of a declared shape, in order (event i: time ts[i], value of field k at
+ * values[i * stride + k]), their envelope's shape_id the shape's id: sinks with a
+ * write_shaped op get the values, the others the fields. */
+void pt_events_emit_shaped(pt_events *bus, const pt_envelope *env, const pt_shape *shape, size_t n,
+                           const pt_time *ts, const pt_value *values, size_t stride);
 
 /* Text helpers for formatters (also offered to plugins through pt_host). */
 void pt_text_printf(pt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

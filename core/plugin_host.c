@@ -333,38 +333,90 @@ static const pt_shape *host_shape(const char *kind, const pt_field *fields, size
     return shape;
 }
 
-/* Why an event of a declared shape is malformed, or NULL. */
-static inline const char *check_shaped(const pt_shape *shape, const pt_time *ts,
-                                       const pt_value *values)
+/* Why n events of a declared shape cannot be looked at at all (the handle, the arrays), or
+ * NULL. */
+static inline const char *check_shaped_arrays(const pt_shape *shape, const pt_time *ts,
+                                              const pt_value *values, size_t stride)
 {
     if (!shape || shape->magic != PT_SHAPE_MAGIC)
         return "not a declared shape";
     if (!ts)
         return "NULL timestamp";
-    if (ts->nsec >= 1000000000u)
-        return "timestamp nanoseconds out of range";
     if (shape->n && !values)
         return "NULL values";
+    if (stride < shape->n)
+        return "values stride shorter than the shape";
+    return NULL;
+}
+
+/* Why one event of a declared shape is malformed, or NULL. */
+static inline const char *check_shaped(const pt_shape *shape, const pt_time *ts,
+                                       const pt_value *values)
+{
+    if (ts->nsec >= 1000000000u)
+        return "timestamp nanoseconds out of range";
     return pt_shape_check_values(shape, values);
 }
 
-/* pt_host.emit_shaped: what host_emit does, with the names and types the shape's, checked
- * when it was declared. */
-static void host_emit_shaped(pt_stream *s, const pt_shape *shape, const pt_time *ts,
-                             const pt_value *values)
+/* Hand n checked events of shape to the bus (building the stream's envelope first). */
+static inline void send_shaped(pt_stream *s, const pt_shape *shape, size_t n, const pt_time *ts,
+                               const pt_value *values, size_t stride)
 {
-    if (!s || !s->plugin)
-        return;
-    const char *why = s->closed ? "emit after stream_close" : check_shaped(shape, ts, values);
-    if (why) {
-        drop_event(s, why);
-        return;
-    }
     if (G_UNLIKELY(s->env_plugin != s->plugin || !s->env_id))
         stream_env_build(s);
     s->env.shape_id = shape->id;
-    s->plugin->events++;
-    pt_events_emit_shaped(s->bus, &s->env, shape, ts, values);
+    s->plugin->events += n;
+    pt_events_emit_shaped(s->bus, &s->env, shape, n, ts, values, stride);
+}
+
+/* The events of a batch one at a time: the malformed ones dropped, the others sent. */
+static __attribute__((noinline)) void emit_shaped_each(pt_stream *s, const pt_shape *shape,
+                                                       size_t n, const pt_time *ts,
+                                                       const pt_value *values, size_t stride)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *why = check_shaped(shape, &ts[i], values + i * stride);
+        if (why)
+            drop_event(s, why);
+        else
+            send_shaped(s, shape, 1, &ts[i], values + i * stride, stride);
+    }
+}
+
+/* pt_host.emit_shaped_batch, and emit_shaped (n = 1): what host_emit does for each event,
+ * with the names and types the shape's, checked when it was declared. All events fine (the
+ * usual case): one hand-over to the bus. */
+static inline void emit_shaped_n(pt_stream *s, const pt_shape *shape, size_t n, const pt_time *ts,
+                                 const pt_value *values, size_t stride)
+{
+    if (!s || !s->plugin || !n)
+        return;
+    const char *why =
+        s->closed ? "emit after stream_close" : check_shaped_arrays(shape, ts, values, stride);
+    if (why) {
+        for (size_t i = 0; i < n; i++)
+            drop_event(s, why);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (G_UNLIKELY(check_shaped(shape, &ts[i], values + i * stride) != NULL)) {
+            emit_shaped_each(s, shape, n, ts, values, stride);
+            return;
+        }
+    }
+    send_shaped(s, shape, n, ts, values, stride);
+}
+
+static void host_emit_shaped(pt_stream *s, const pt_shape *shape, const pt_time *ts,
+                             const pt_value *values)
+{
+    emit_shaped_n(s, shape, 1, ts, values, shape ? shape->n : 0);
+}
+
+static void host_emit_shaped_batch(pt_stream *s, const pt_shape *shape, size_t n, const pt_time *ts,
+                                   const pt_value *values, size_t stride)
+{
+    emit_shaped_n(s, shape, n, ts, values, stride);
 }
 
 static const char *level_name(pt_log_level l)
@@ -453,6 +505,7 @@ static const pt_host host_table = {
     .text_color = pt_text_color,
     .shape = host_shape,
     .emit_shaped = host_emit_shaped,
+    .emit_shaped_batch = host_emit_shaped_batch,
 };
 
 const pt_host *pt_plugin_host_get(void)

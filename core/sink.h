@@ -40,10 +40,11 @@ typedef struct pt_sink_ops {
      * afterwards. Writes after it are dropped and counted. */
     void (*finish)(pt_sink *s);
     void (*free)(pt_sink *s);
-    /* Optional: write an event of a declared shape from its values (pt_events_emit_shaped);
-     * without it the sink's write op gets the event as fields. */
-    void (*write_shaped)(pt_sink *s, const pt_envelope *env, const pt_shape *shape,
-                         const pt_time *ts, const pt_value *values);
+    /* Optional: write n events of a declared shape from their values (pt_events_emit_shaped:
+     * event i at ts[i] and values + i * stride); without it the sink's write op gets each
+     * event as fields. */
+    void (*write_shaped)(pt_sink *s, const pt_envelope *env, const pt_shape *shape, size_t n,
+                         const pt_time *ts, const pt_value *values, size_t stride);
 } pt_sink_ops;
 
 /* Counters every sink keeps. */

@@ -926,19 +926,28 @@ static bool head_fill(head_slot *h, const pt_envelope *env, const pt_event *ev,
 /* A planned event of a stream with an id, with "}" and the newline when `newline`: the
  * cached head (its microseconds written when they differ from the last event's), then the
  * fields. false (nothing written) when it takes the general path. */
-static inline __attribute__((always_inline)) bool render_headed(json_memory *m, GString *out,
-                                                                const pt_envelope *env,
-                                                                const pt_event *ev, event_fields ef,
-                                                                const json_plan *plan, bool newline)
+/* The line head slot of an event of a stream with an id and a second >= 0, filled for it when
+ * it held another stream, kind or second; NULL when it takes the general path. */
+static inline __attribute__((always_inline)) head_slot *
+head_for(json_memory *m, const pt_envelope *env, const pt_event *ev, const json_plan *plan)
 {
     int64_t sec = ev->ts.sec;
     if (!env->stream_id || sec < 0)
-        return false;
+        return NULL;
     uint64_t key = (env->stream_id ^ ((uintptr_t)ev->kind >> 3)) * UINT64_C(0x9e3779b97f4a7c15);
     head_slot *h = &m->heads[(size_t)(key >> 32) & (PT_JSON_HEAD_SLOTS - 1)];
     if ((h->stream_id != env->stream_id || h->kind != ev->kind || h->sec != sec) &&
         !head_fill(h, env, ev, plan, sec))
-        return false;
+        return NULL;
+    return h;
+}
+
+/* An event with its line head slot h (head_for()): the head, its microseconds written when
+ * they differ from the last event's, then the fields. */
+static inline __attribute__((always_inline)) void
+render_with_head(head_slot *h, GString *out, const pt_event *ev, event_fields ef,
+                 const json_plan *plan, bool newline)
+{
     uint32_t nsec = ev->ts.nsec;
     if (G_UNLIKELY(nsec >= 1000000000u))
         nsec %= 1000000000u;
@@ -955,7 +964,17 @@ static inline __attribute__((always_inline)) bool render_headed(json_memory *m, 
     c.w = w + len;
     planned_fields(&c, plan, ef, newline);
     cursor_close(&c);
-    return true;
+}
+
+static inline __attribute__((always_inline)) bool render_headed(json_memory *m, GString *out,
+                                                                const pt_envelope *env,
+                                                                const pt_event *ev, event_fields ef,
+                                                                const json_plan *plan, bool newline)
+{
+    head_slot *h = head_for(m, env, ev, plan);
+    if (h)
+        render_with_head(h, out, ev, ef, plan, newline);
+    return h != NULL;
 }
 
 /* The general render (no cached head), with the event's plan (or NULL) looked up. */
@@ -1007,24 +1026,32 @@ static void json_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
     pt_sink_batch_line_done(s, &j->out);
 }
 
-/* An event of a declared shape: its plan made from the shape, its values written by the
- * plan's types; the general path (no plan, no line head) gets the shape's fields with the
- * values put in. */
-static void json_write_shaped(pt_sink *s, const pt_envelope *env, const pt_shape *shape,
-                              const pt_time *ts, const pt_value *values)
+/* Events of a declared shape: the plan made from the shape and the line head slot looked up
+ * once for them all (the head again when the second changes), the values written by the
+ * plan's types; the general path (no plan, no line head) gets the
+ * shape's fields with the values put in. */
+static void json_write_shaped(pt_sink *s, const pt_envelope *env, const pt_shape *shape, size_t n,
+                              const pt_time *ts, const pt_value *values, size_t stride)
 {
     json_sink *j = (json_sink *)s;
-    pt_event ev = {.kind = shape->kind, .ts = *ts, .fields = shape->fields, .n_fields = shape->n};
+    pt_event ev = {.kind = shape->kind, .fields = shape->fields, .n_fields = shape->n};
     const json_plan *plan = plan_for(j->memory, env, &ev);
-    if (!plan ||
-        !render_headed(j->memory, j->out.buf, env, &ev,
-                       (event_fields){shape->fields, values, shape->n, true}, plan, true)) {
-        for (size_t i = 0; i < shape->n; i++)
-            shape->fields[i].v = values[i];
-        render_general(j->out.buf, env, &ev, plan);
-        g_string_append_c(j->out.buf, '\n');
+    head_slot *h = NULL; /* the events' head slot, kept while their second is its */
+    for (size_t e = 0; e < n; e++, values += stride) {
+        ev.ts = ts[e];
+        if (plan && (!h || h->sec != ev.ts.sec || h->stream_id != env->stream_id))
+            h = head_for(j->memory, env, &ev, plan);
+        if (plan && h) {
+            render_with_head(h, j->out.buf, &ev,
+                             (event_fields){shape->fields, values, shape->n, true}, plan, true);
+        } else {
+            for (size_t i = 0; i < shape->n; i++)
+                shape->fields[i].v = values[i];
+            render_general(j->out.buf, env, &ev, plan);
+            g_string_append_c(j->out.buf, '\n');
+        }
+        pt_sink_batch_line_done(s, &j->out);
     }
-    pt_sink_batch_line_done(s, &j->out);
 }
 
 static void json_flush(pt_sink *s)

@@ -245,6 +245,13 @@ typedef struct pt_host {
      * the spans they point to are only read during the call. */
     void (*emit_shaped)(pt_stream *s, const pt_shape *shape, const pt_time *ts,
                         const pt_value *values);
+    /* Emit n events of one declared shape at once, in order: event i has time ts[i] and its
+     * values at values[i * stride] (stride >= the shape's field count). The same as n calls of
+     * emit_shaped(), for less: a plugin that finds many events in one chunk of bytes (replies
+     * to pipelined commands) hands them over together. A malformed event is dropped as
+     * emit_shaped() drops it; the others go out. */
+    void (*emit_shaped_batch)(pt_stream *s, const pt_shape *shape, size_t n, const pt_time *ts,
+                              const pt_value *values, size_t stride);
 } pt_host;
 
 /* Whether host table h has member `m` (appended after ABI 1, or not). */

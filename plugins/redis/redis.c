@@ -66,7 +66,10 @@ static void *redis_init(const pt_host *host, const pt_options *opts, char **erro
     cfg->limits.prefix_bytes = prefix < PT_RESP_MIN_PREFIX ? PT_RESP_MIN_PREFIX : prefix;
     cfg->shaped = PT_HOST_HAS(host, shape) && PT_HOST_HAS(host, emit_shaped);
     cfg->shapes = calloc(RD_LAYOUTS, sizeof(*cfg->shapes));
-    if (!cfg->shapes) {
+    if (cfg->shaped && PT_HOST_HAS(host, emit_shaped_batch))
+        cfg->batch = calloc(1, sizeof(*cfg->batch));
+    if (!cfg->shapes || (cfg->shaped && PT_HOST_HAS(host, emit_shaped_batch) && !cfg->batch)) {
+        free(cfg->shapes);
         free(cfg);
         *error = strdup("redis: out of memory");
         return NULL;
@@ -77,8 +80,10 @@ static void *redis_init(const pt_host *host, const pt_options *opts, char **erro
 static void redis_fini(void *plugin_state)
 {
     rd_config *cfg = plugin_state;
-    if (cfg)
+    if (cfg) {
         free(cfg->shapes);
+        free(cfg->batch);
+    }
     free(cfg);
 }
 
@@ -311,6 +316,15 @@ static inline size_t cmd_values(rd_stream *st, const rd_cmd *c, const pt_span *k
     return n;
 }
 
+void rd_batch_flush(const rd_config *cfg)
+{
+    rd_batch *b = cfg->batch;
+    if (b && b->n) {
+        cfg->host->emit_shaped_batch(b->s, b->shape, b->n, b->ts, b->val[0], RD_CMD_FIELDS);
+        b->n = 0;
+    }
+}
+
 /* Emit the `command` event st->ev holds with the n values of st->val: by its declared shape,
  * or, when the layout has none, as fields. */
 static inline void emit_built(rd_stream *st, const pt_time *ts, size_t n)
@@ -349,6 +363,7 @@ static void built_layout(rd_stream *st, uint32_t layout, size_t n)
 void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply_bytes,
                      const pt_time *reply_ts)
 {
+    rd_batch_flush(st->cfg);
     pt_field *f = st->ev;
     pt_value *v = st->val;
     const pt_span *key = cmd_key_bits(c);
@@ -398,21 +413,15 @@ static __attribute__((noinline)) void emit_scalar_rebuild(rd_stream *st, rd_cmd 
     rd_emit_command(st, c, &r, reply_bytes, st->ts);
 }
 
-/* rd_emit_command() for a whole, non-null simple string, error, integer or bulk string reply
- * (the scalar fast path): the same event, with the reply's value, type name and error flag
- * taken straight from its type byte, and no reply state. The layout being the one st->ev
- * holds, the command's values are at fixed places (name, args, arg_bytes, the key when
- * EV_KEY, seq, request_bytes; inline, blocking and multi constant; resp last) and its reply's
- * start at st->ev_reply_at. */
-static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_span value,
-                               uint64_t reply_bytes)
+/* The values of the event st->ev holds for command c and a scalar reply, written at v (the
+ * layout being the one st->ev holds): the command's values at fixed places (name, args,
+ * arg_bytes, the key when EV_KEY, seq, request_bytes; inline, blocking and multi constant,
+ * copied from st->val when v is elsewhere; resp last) and its reply's from st->ev_reply_at,
+ * value, type name and error flag taken straight from the type byte. Returns the count. */
+static inline size_t scalar_values(const rd_stream *st, const rd_cmd *c, uint32_t layout,
+                                   pt_value *v, pt_resp_type type, pt_span value,
+                                   uint64_t reply_bytes)
 {
-    uint32_t layout = cmd_layout(st, c) | EV_REPLY;
-    if (layout != st->ev_layout) {
-        emit_scalar_rebuild(st, c, type, value, reply_bytes);
-        return;
-    }
-    pt_value *v = st->val;
     v[0].str = PT_SPAN(c->name, c->name_len);
     v[1].list.items = c->args;
     v[1].list.count = c->n_args;
@@ -422,15 +431,47 @@ static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_s
     if (layout & EV_KEY)
         v[k++].str = c->args[c->key_index];
     v[k++].u = c->seq;
-    v[k].u = c->wire_bytes;
+    v[k++].u = c->wire_bytes;
     size_t n = st->ev_reply_at;
     if (layout & EV_RESP)
-        v[n - 1].u = (uint64_t)st->resp;
+        v[--n].u = (uint64_t)st->resp;
+    for (; v != st->val && k < n; k++) /* inline, blocking, multi */
+        v[k] = st->val[k];
+    n = st->ev_reply_at;
     v[n++].str = value;
     v[n++].str = type_names[type];
     v[n++].b = type == PT_RESP_ERROR;
     v[n++].u = reply_bytes;
     v[n++].i = pt_time_diff_us(st->ts, &c->ts);
+    return n;
+}
+
+/* rd_emit_command() for a whole, non-null simple string, error, integer or bulk string reply
+ * (the scalar fast path): the same event, without the reply state. With a declared shape and
+ * a host that takes batches, it joins the plugin's batch (rd_batch), sent when the chunk is
+ * done; else it goes out at once. */
+static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_span value,
+                               uint64_t reply_bytes)
+{
+    uint32_t layout = cmd_layout(st, c) | EV_REPLY;
+    if (layout != st->ev_layout) {
+        emit_scalar_rebuild(st, c, type, value, reply_bytes);
+        return;
+    }
+    rd_batch *b = st->cfg->batch;
+    if (b && st->ev_shape) {
+        if (b->n && (b->s != st->s || b->shape != st->ev_shape))
+            rd_batch_flush(st->cfg);
+        b->s = st->s;
+        b->shape = st->ev_shape;
+        b->ts[b->n] = c->ts;
+        scalar_values(st, c, layout, b->val[b->n], type, value, reply_bytes);
+        if (++b->n == RD_BATCH)
+            rd_batch_flush(st->cfg);
+        return;
+    }
+    rd_batch_flush(st->cfg);
+    size_t n = scalar_values(st, c, layout, st->val, type, value, reply_bytes);
     emit_built(st, &c->ts, n);
 }
 
@@ -456,6 +497,7 @@ void rd_reply_scalar(void *ctx, pt_resp_type t, const uint8_t *val, size_t len, 
 
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts)
 {
+    rd_batch_flush(st->cfg);
     pt_field f[RD_CMD_FIELDS];
     size_t n = 0;
     f[n++] = PT_F_STR("side", PT_SPAN("command", 7));
@@ -467,6 +509,7 @@ void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_t
 
 void rd_emit_orphan(rd_stream *st, uint64_t reply_bytes)
 {
+    rd_batch_flush(st->cfg);
     const rd_reply *r = &st->reply;
     st->orphans++;
     pt_field f[8];
@@ -483,6 +526,7 @@ void rd_emit_orphan(rd_stream *st, uint64_t reply_bytes)
 
 void rd_emit_push(rd_stream *st, const char *kind, uint64_t reply_bytes)
 {
+    rd_batch_flush(st->cfg);
     const rd_reply *r = &st->reply;
     pt_field f[10];
     size_t n = 0;
@@ -551,6 +595,7 @@ void rd_command_complete_session(rd_stream *st, rd_cmd *c)
 
 static void parse_error(rd_stream *st, pt_dir dir, pt_resp_parser *p, uint64_t offset)
 {
+    rd_batch_flush(st->cfg);
     const char *why = pt_resp_error(p);
     pt_field f[3] = {
         PT_F_STR("error", PT_SPAN(why, strlen(why))),
@@ -630,6 +675,7 @@ static pt_feed_result redis_stream_data(void *state, pt_dir dir, const uint8_t *
     st->ts = ts;
     if (!(st->req_failed && dir == PT_DIR_TO_SERVER))
         feed_dir(st, dir, data, len);
+    rd_batch_flush(st->cfg); /* the batch's spans point into data */
     if (st->req_failed && st->count == 0)
         st->verdict = PT_FEED_VIOLATION;
     st->ts = NULL;

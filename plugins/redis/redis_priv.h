@@ -31,6 +31,22 @@
 /* Most fields of a `command` or `unanswered` event. */
 #define RD_CMD_FIELDS 16
 
+/* Most `command` events of one chunk of replies sent to the host together. */
+#define RD_BATCH 32
+
+/* The `command` events of whole scalar replies read from the chunk being fed, not yet handed
+ * to the host: sent together (rd_batch_flush) when the chunk is done, before any other event
+ * of the plugin, and when full. Their spans point into the chunk and into the commands'
+ * slots, which stay as they are until the feed returns. One for the plugin: chunks are fed
+ * one at a time. */
+typedef struct rd_batch {
+    pt_stream *s;
+    const pt_shape *shape;
+    size_t n;
+    pt_time ts[RD_BATCH];
+    pt_value val[RD_BATCH][RD_CMD_FIELDS];
+} rd_batch;
+
 /* Plugin-wide configuration, from the options. */
 typedef struct rd_config {
     const pt_host *host;
@@ -44,6 +60,7 @@ typedef struct rd_config {
      * layout is first built; unused (all NULL) when the host cannot take shaped events. */
     bool shaped;
     const pt_shape **shapes; /* RD_LAYOUTS entries */
+    rd_batch *batch;         /* NULL when the host cannot take batches */
 } rd_config;
 
 /* Reply expectations of a command. */
@@ -209,6 +226,8 @@ static inline void rd_fifo_pop(rd_stream *st)
 }
 void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply_bytes,
                      const pt_time *reply_ts);
+/* Hand the batched `command` events (if any) to the host. */
+void rd_batch_flush(const rd_config *cfg);
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts);
 void rd_command_complete_session(rd_stream *st, rd_cmd *c);
 

@@ -548,6 +548,22 @@ static void host_emit_shaped(pt_stream *s, const pt_shape *shape, const pt_time 
     host_emit(s, shape->kind, ts, shape->fields, shape->n);
 }
 
+/* pt_host.emit_shaped_batch: each event as emit_shaped() takes it, in order. */
+static void host_emit_shaped_batch(pt_stream *s, const pt_shape *shape, size_t n, const pt_time *ts,
+                                   const pt_value *values, size_t stride)
+{
+    pt_mockhost *m = s != NULL ? s->mock : current_mock;
+    if (m == NULL) {
+        return;
+    }
+    if (shape == NULL || ts == NULL || (n && shape->n && values == NULL) || stride < shape->n) {
+        pt_mock_error(m, "emit_shaped_batch without a declared shape, times or values");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        host_emit_shaped(s, shape, &ts[i], values + i * stride);
+}
+
 /* ---- creation ---------------------------------------------------------------------------- */
 
 /* The loader's checks, in the order plugin.h promises. NULL when fine, else a message. */
@@ -625,6 +641,7 @@ static pt_mockhost *mock_create(const pt_plugin *plugin, GModule *module,
         .emit = host_emit,
         .shape = host_shape,
         .emit_shaped = host_emit_shaped,
+        .emit_shaped_batch = host_emit_shaped_batch,
         .log = host_log_any,
         .option_str = host_option_str,
         .option_int = host_option_int,

@@ -132,6 +132,31 @@ static void test_emit_checks(void)
     pt_shape fake = *sh;
     fake.magic = 0;
     CU_ASSERT_FALSE(emit_shaped(&x, &fake, &ts, v));
+    /* A batch: the malformed event in the middle is dropped, the others go out in order. */
+    pt_value vs[3][4];
+    pt_time tss[3] = {{1700000000, 1}, {1700000000, 2}, {1700000000, 3}};
+    for (int i = 0; i < 3; i++)
+        memcpy(vs[i], v, sizeof v);
+    vs[1][0].str = (pt_span){NULL, 1, 1};
+    uint64_t before = x.ref.events, bad = pt_plugin_host_bad_events();
+    x.st.failed = false;
+    x.h->emit_shaped_batch(&x.st, sh, 3, tss, vs[0], 4);
+    CU_ASSERT_EQUAL(x.ref.events, before + 2);
+    CU_ASSERT_EQUAL(pt_plugin_host_bad_events(), bad + 1);
+    CU_ASSERT_TRUE(x.st.failed);
+    tss[2].nsec = 1000000000u; /* one more malformed, by its time */
+    vs[1][0].str = PT_SPAN("GET", 3);
+    x.h->emit_shaped_batch(&x.st, sh, 3, tss, vs[0], 4);
+    CU_ASSERT_EQUAL(x.ref.events, before + 4);
+    CU_ASSERT_EQUAL(pt_plugin_host_bad_events(), bad + 2);
+    /* Whole batches refused: short stride, NULL times, no shape (every event counted). */
+    x.h->emit_shaped_batch(&x.st, sh, 3, tss, vs[0], 3);
+    x.h->emit_shaped_batch(&x.st, sh, 3, NULL, vs[0], 4);
+    x.h->emit_shaped_batch(&x.st, NULL, 3, tss, vs[0], 4);
+    CU_ASSERT_EQUAL(x.ref.events, before + 4);
+    CU_ASSERT_EQUAL(pt_plugin_host_bad_events(), bad + 11);
+    x.h->emit_shaped_batch(&x.st, sh, 0, tss, vs[0], 4); /* nothing */
+    CU_ASSERT_EQUAL(pt_plugin_host_bad_events(), bad + 11);
     x.st.closed = true;
     CU_ASSERT_FALSE(emit_shaped(&x, sh, &ts, v));
     pt_events_free(x.bus);
@@ -145,50 +170,82 @@ static char *slurp(const char *path)
     return text ? text : g_strdup("");
 }
 
-/* Random events of random shapes through four buses: as fields or shaped, to one json sink,
- * and to a json and a text sink together. Every json file and both text files must be the
- * same, byte for byte; a shape the host refuses is an event emit() refuses. Names are
- * written to buffers after they were declared (the shape keeps copies). */
+/* The pending batch of test_sinks_render_alike: events of one shape, their values (and the
+ * bytes their spans point to) kept until it is sent. */
+enum { BATCH_MAX = 8, RANDOM_FIELDS = 10 };
+typedef struct test_batch {
+    const pt_shape *shape;
+    size_t n, want;
+    pt_time ts[BATCH_MAX];
+    pt_value v[BATCH_MAX][RANDOM_FIELDS];
+    uint8_t bytes[BATCH_MAX][RANDOM_FIELDS][40];
+    pt_span items[BATCH_MAX][RANDOM_FIELDS][4];
+} test_batch;
+
+/* Send the pending batch to the streams of buses b[0] and b[1]. */
+static void batch_send(test_batch *tb, host_fixture *const *b, GRand *r)
+{
+    for (int i = 0; i < 2 && tb->n; i++)
+        b[i]->h->emit_shaped_batch(&b[i]->st, tb->shape, tb->n, tb->ts, tb->v[0], RANDOM_FIELDS);
+    tb->n = 0;
+    tb->want = (size_t)g_rand_int_range(r, 1, BATCH_MAX + 1);
+}
+
+/* Random events of random shapes through six buses: as fields, shaped one by one, and in
+ * batches of 1 to 8 events of a shape, each to one json sink and to a json and a text sink
+ * together. Every json file and every text file must be the same, byte for byte; a shape
+ * the host refuses is an event emit() refuses. Names are written to buffers after they were
+ * declared (the shape keeps copies). */
 static void test_sinks_render_alike(void)
 {
-    enum { SHAPES = 40, FIELDS = 10, EVENTS = 20000 };
+    enum { SHAPES = 40, FIELDS = RANDOM_FIELDS, EVENTS = 20000, BUSES = 6, FILES = 9 };
     char *dir = g_dir_make_tmp("pt-shapes-XXXXXX", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    char *path[6];
-    static const char *const leaf[6] = {"fields.json",  "shaped.json", "fields2.json",
-                                        "shaped2.json", "fields2.txt", "shaped2.txt"};
-    for (int i = 0; i < 6; i++)
+    char *path[FILES];
+    /* buses: 0 fields, 1 shaped, 2 batched (json); 3 fields, 4 shaped, 5 batched (json+text) */
+    static const char *const leaf[FILES] = {"f.json",  "s.json", "b.json", "f2.json", "s2.json",
+                                            "b2.json", "f2.txt", "s2.txt", "b2.txt"};
+    for (int i = 0; i < FILES; i++)
         path[i] = g_build_filename(dir, leaf[i], NULL);
-    host_fixture bus[4];
-    for (int i = 0; i < 4; i++) {
+    host_fixture bus[BUSES];
+    for (int i = 0; i < BUSES; i++) {
         host_fixture_init(&bus[i], "shapetest");
         add_file_sink(&bus[i], true, path[i]);
-        if (i >= 2)
-            add_file_sink(&bus[i], false, path[i + 2]);
+        if (i >= 3)
+            add_file_sink(&bus[i], false, path[i + 3]);
     }
+    host_fixture *const batched[2] = {&bus[2], &bus[5]};
     const pt_host *h = bus[0].h;
     GRand *r = g_rand_new_with_seed(29);
     static char names[SHAPES][FIELDS][32];
     static char kinds[SHAPES][16];
-    uint8_t bytes[FIELDS][40];
-    pt_span items[FIELDS][4];
+    static test_batch tb;
+    tb.n = 0;
+    tb.want = 3;
     size_t refused = 0, shaped = 0;
     for (int it = 0; it < EVENTS; it++) {
         int s = g_rand_int_range(r, 0, SHAPES);
         size_t n = (size_t)(s % (FIELDS + 1));
         snprintf(kinds[s], sizeof kinds[s], "kind_%d", s);
         pt_field f[FIELDS];
-        pt_value v[FIELDS];
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; k < n; k++) { /* the shape's names and types first */
             snprintf(names[s][k], sizeof names[s][k], "f%d_%zu", s, k);
+            f[k] = (pt_field){.name = names[s][k],
+                              .type = (pt_field_type)((unsigned)(s * 7 + (int)k * 3) % 8)};
+        }
+        const pt_shape *next = h->shape(kinds[s], f, n);
+        if (tb.n && tb.shape != next) /* a batch holds one shape */
+            batch_send(&tb, batched, r);
+        pt_value *v = tb.v[tb.n];
+        for (size_t k = 0; k < n; k++) {
             do /* a random value of the type field k of shape s always has */
-                f[k] = random_field(r, names[s][k], bytes[k], items[k]);
+                f[k] = random_field(r, names[s][k], tb.bytes[tb.n][k], tb.items[tb.n][k]);
             while ((unsigned)f[k].type != (unsigned)(s * 7 + (int)k * 3) % 8);
             v[k] = f[k].v;
         }
         pt_time ts = {1700000000 + it / 1000, (uint32_t)(it % 1000) * 997u};
         const pt_shape *sh = h->shape(kinds[s], f, n);
-        for (int b = 0; b < 4; b += 2) {
+        for (int b = 0; b < BUSES; b += 3) {
             uint64_t before = bus[b].ref.events;
             bus[b].st.failed = false;
             h->emit(&bus[b].st, kinds[s], &ts, f, n);
@@ -202,25 +259,31 @@ static void test_sinks_render_alike(void)
             refused++;
             continue;
         }
+        CU_ASSERT_PTR_EQUAL(sh, next);
         shaped++;
-        for (int b = 1; b < 4; b += 2)
+        for (int b = 1; b < BUSES; b += 3)
             h->emit_shaped(&bus[b].st, sh, &ts, v);
+        tb.shape = sh;
+        tb.ts[tb.n++] = ts;
+        if (tb.n == tb.want)
+            batch_send(&tb, batched, r);
     }
+    batch_send(&tb, batched, r);
     CU_ASSERT_TRUE(refused > 100); /* NULL names and fields the host refuses */
     CU_ASSERT_TRUE(shaped > EVENTS / 2);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < BUSES; i++)
         pt_events_free(bus[i].bus);
     pt_shapes_free();
-    char *text[6];
-    for (int i = 0; i < 6; i++)
+    char *text[FILES];
+    for (int i = 0; i < FILES; i++)
         text[i] = slurp(path[i]);
     CU_ASSERT_TRUE(strlen(text[0]) > 1000000);
-    CU_ASSERT_STRING_EQUAL(text[1], text[0]);
-    CU_ASSERT_STRING_EQUAL(text[2], text[0]);
-    CU_ASSERT_STRING_EQUAL(text[3], text[0]);
-    CU_ASSERT_TRUE(strlen(text[4]) > 100000);
-    CU_ASSERT_STRING_EQUAL(text[5], text[4]);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 1; i < 6; i++)
+        CU_ASSERT_STRING_EQUAL(text[i], text[0]);
+    CU_ASSERT_TRUE(strlen(text[6]) > 100000);
+    CU_ASSERT_STRING_EQUAL(text[7], text[6]);
+    CU_ASSERT_STRING_EQUAL(text[8], text[6]);
+    for (int i = 0; i < FILES; i++) {
         g_free(text[i]);
         g_unlink(path[i]);
         g_free(path[i]);
