@@ -550,6 +550,7 @@ static bool read_limits(const pt_dispatch_config *cfg, GKeyFile *kf, pt_dispatch
         {"plugin_log_lines", "--plugin-log-lines", PT_HOST_LOG_LINES_DEFAULT, 1, UINT32_MAX,
          cfg->plugin_log_lines},
         {"event_max_fields", NULL, PT_HOST_MAX_FIELDS_DEFAULT, 1, 65536, 0},
+        {"event_max_shapes", NULL, PT_HOST_MAX_SHAPES_DEFAULT, 1, 1 << 20, 0},
     };
     if (kf && g_key_file_has_group(kf, "dispatch")) {
         g_auto(GStrv) keys = g_key_file_get_keys(kf, "dispatch", NULL, NULL);
@@ -560,7 +561,8 @@ static bool read_limits(const pt_dispatch_config *cfg, GKeyFile *kf, pt_dispatch
             if (!known) {
                 g_set_error(error, PT_DISPATCH_ERROR, 1,
                             "[dispatch]: unknown key '%s' (known: probe_max_bytes, "
-                            "probe_max_turns, probe_memory, plugin_log_lines, event_max_fields)",
+                            "probe_max_turns, probe_memory, plugin_log_lines, event_max_fields, "
+                            "event_max_shapes)",
                             *key);
                 return false;
             }
@@ -586,6 +588,7 @@ static bool read_limits(const pt_dispatch_config *cfg, GKeyFile *kf, pt_dispatch
     lim->probe_memory = (size_t)k[2].value;
     hl->log_lines = (uint32_t)k[3].value;
     hl->max_fields = (uint32_t)k[4].value;
+    hl->max_shapes = (uint32_t)k[5].value;
     hl->log_level = cfg->plugin_debug ? PT_LOG_DEBUG : PT_LOG_WARNING;
     return true;
 }

@@ -64,8 +64,7 @@ void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev)
     }
 }
 
-/* The shape's fields with these values, for a sink that takes fields. */
-static pt_event shaped_event(const pt_shape *shape, const pt_time *ts, const pt_value *values)
+pt_event pt_shape_event(const pt_shape *shape, const pt_time *ts, const pt_value *values)
 {
     for (size_t i = 0; i < shape->n; i++)
         shape->fields[i].v = values[i];
@@ -90,7 +89,7 @@ static void emit_shaped_each(pt_events *bus, const pt_envelope *env, const pt_sh
                 continue;
             }
             if (!filled)
-                ev = shaped_event(shape, &ts[e], v);
+                ev = pt_shape_event(shape, &ts[e], v);
             filled = true;
             pt_sink_write(s, env, &ev);
         }

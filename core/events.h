@@ -72,6 +72,10 @@ struct pt_shape {
  *    from a bounded queue on a sender thread: a slow or dead server costs drops, not time. */
 void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev);
 
+/* Event of a declared shape as fields: the shape's fields with `values` put in (the shape's
+ * field array is its scratch space: valid until the next call for the shape). */
+pt_event pt_shape_event(const pt_shape *shape, const pt_time *ts, const pt_value *values);
+
 /* Deliver n events of a declared shape, in order (event i: time ts[i], value of field k at
  * values[i * stride + k]), their envelope's shape_id the shape's id: sinks with a
  * write_shaped op get the values, the others the fields. */

@@ -19,14 +19,17 @@
 #define PT_HOST_SHAPE_SLOTS       16  /* event shapes remembered (a power of two) */
 #define PT_HOST_SHAPE_FIELDS      32  /* most fields of a remembered shape */
 
-static pt_plugin_host_limits limits = {PT_HOST_MAX_FIELDS_DEFAULT, PT_HOST_LOG_LINES_DEFAULT,
-                                       PT_LOG_WARNING};
+static pt_plugin_host_limits limits = {.max_fields = PT_HOST_MAX_FIELDS_DEFAULT,
+                                       .log_lines = PT_HOST_LOG_LINES_DEFAULT,
+                                       .log_level = PT_LOG_WARNING,
+                                       .max_shapes = PT_HOST_MAX_SHAPES_DEFAULT};
 static uint64_t bad_events;
 static uint64_t anon_log_lines;
 
 void pt_plugin_host_set_limits(const pt_plugin_host_limits *lim)
 {
     limits.max_fields = lim->max_fields ? lim->max_fields : PT_HOST_MAX_FIELDS_DEFAULT;
+    limits.max_shapes = lim->max_shapes ? lim->max_shapes : PT_HOST_MAX_SHAPES_DEFAULT;
     limits.log_lines = lim->log_lines ? lim->log_lines : PT_HOST_LOG_LINES_DEFAULT;
     limits.log_level = lim->log_level;
 }
@@ -184,19 +187,6 @@ static shape_slot *shape_home(const char *kind, size_t n)
     return &shape_cache[(a ^ (a >> 5) ^ (a >> 12) ^ n) & (PT_HOST_SHAPE_SLOTS - 1)];
 }
 
-/* Why a field value is malformed (a NULL span that claims bytes, an unknown type), or NULL.
- * Asked for every field of every event, remembered shape or not: the common types take one
- * or two compares. */
-static inline const char *check_value(const pt_field *f)
-{
-    unsigned t = (unsigned)f->type;
-    if (t <= PT_FIELD_BYTES)
-        return f->v.str.ptr || !f->v.str.len ? NULL : "NULL span with a length";
-    if (t != PT_FIELD_STR_LIST)
-        return t <= PT_FIELD_NULL ? NULL : "unknown field type";
-    return pt_value_check(t, &f->v);
-}
-
 /* The id of the remembered shape that kind and the n field names are (kind non-NULL), or 0.
  * The values are checked in the same pass: *values_ok tells whether all of them are fine. */
 static uint64_t shape_known(const char *kind, const pt_field *f, size_t n, bool *values_ok)
@@ -210,7 +200,7 @@ static uint64_t shape_known(const char *kind, const pt_field *f, size_t n, bool 
     for (size_t i = 0; i < n; i++) {
         if (f[i].name != e->names[i])
             return 0;
-        ok &= check_value(&f[i]) == NULL;
+        ok &= pt_value_check((unsigned)f[i].type, &f[i].v) == NULL;
     }
     *values_ok = ok;
     return e->id;
@@ -265,7 +255,7 @@ static const char *check_event(const char *kind, const pt_time *ts, const pt_fie
     if (known && values_ok)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        const char *why = check_value(&fields[i]);
+        const char *why = pt_value_check((unsigned)fields[i].type, &fields[i].v);
         if (why)
             return why;
     }
@@ -325,8 +315,9 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
 static const pt_shape *host_shape(const char *kind, const pt_field *fields, size_t n_fields)
 {
     const char *why;
-    const pt_shape *shape =
-        pt_shape_declare(kind, fields, n_fields, limits.max_fields, &last_shape_id, &why);
+    const pt_shape *shape = pt_shape_declare(
+        kind, fields, n_fields, &(pt_shape_limits){limits.max_fields, limits.max_shapes},
+        &last_shape_id, &why);
     if (!shape)
         host_log(NULL, PT_LOG_ERROR, "event shape '%s' refused (%s)",
                  pt_plugin_host_name_verdict(kind) ? kind : "?", why);
@@ -370,9 +361,9 @@ static inline void send_shaped(pt_stream *s, const pt_shape *shape, size_t n, co
 }
 
 /* The events of a batch one at a time: the malformed ones dropped, the others sent. */
-static __attribute__((noinline)) void emit_shaped_each(pt_stream *s, const pt_shape *shape,
-                                                       size_t n, const pt_time *ts,
-                                                       const pt_value *values, size_t stride)
+static __attribute__((noinline)) void send_shaped_one_by_one(pt_stream *s, const pt_shape *shape,
+                                                             size_t n, const pt_time *ts,
+                                                             const pt_value *values, size_t stride)
 {
     for (size_t i = 0; i < n; i++) {
         const char *why = check_shaped(shape, &ts[i], values + i * stride);
@@ -400,7 +391,7 @@ static inline void emit_shaped_n(pt_stream *s, const pt_shape *shape, size_t n, 
     }
     for (size_t i = 0; i < n; i++) {
         if (G_UNLIKELY(check_shaped(shape, &ts[i], values + i * stride) != NULL)) {
-            emit_shaped_each(s, shape, n, ts, values, stride);
+            send_shaped_one_by_one(s, shape, n, ts, values, stride);
             return;
         }
     }

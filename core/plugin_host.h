@@ -12,6 +12,7 @@
 
 /* Defaults of the limits the host enforces (each configurable, see pt_plugin_host_limits). */
 #define PT_HOST_MAX_FIELDS_DEFAULT 256  /* fields in one event */
+#define PT_HOST_MAX_SHAPES_DEFAULT 4096 /* event shapes declared (pt_host.shape) in all */
 #define PT_HOST_LOG_LINES_DEFAULT  100  /* log lines per plugin, then counted only */
 #define PT_HOST_LOG_BYTES          1024 /* longest log line */
 
@@ -36,6 +37,7 @@ typedef struct pt_plugin_host_limits {
     uint32_t max_fields;    /* 0 = default */
     uint32_t log_lines;     /* per plugin; 0 = default */
     pt_log_level log_level; /* most verbose level printed (default PT_LOG_WARNING) */
+    uint32_t max_shapes;    /* 0 = default */
 } pt_plugin_host_limits;
 
 /* The table handed to every plugin's init(). */

@@ -8,21 +8,8 @@
 
 #include <glib.h>
 
-static GPtrArray *shapes; /* of pt_shape, in declaration order */
-
-const char *pt_value_check(unsigned t, const pt_value *v)
-{
-    if (t <= PT_FIELD_BYTES)
-        return v->str.ptr || !v->str.len ? NULL : "NULL span with a length";
-    if (t != PT_FIELD_STR_LIST)
-        return t <= PT_FIELD_NULL ? NULL : "unknown field type";
-    if (v->list.count && !v->list.items)
-        return "NULL list items";
-    for (size_t k = 0; k < v->list.count; k++)
-        if (!v->list.items[k].ptr && v->list.items[k].len)
-            return "NULL span with a length in a list";
-    return NULL;
-}
+/* The declared shapes, each its own key (by kind, names and types: shape_hash, shape_equal). */
+static GHashTable *shapes;
 
 const char *pt_shape_why_values(const pt_shape *shape, const pt_value *values)
 {
@@ -44,27 +31,41 @@ static const char *shape_invalid(const char *kind, const pt_field *fields, size_
         return "too many fields";
     if (n && !fields)
         return "NULL fields";
-    for (size_t i = 0; i < n; i++) {
+    const char *why = NULL;
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal); /* a set of the names */
+    for (size_t i = 0; i < n && !why; i++) {
         if (!(pt_plugin_host_name_verdict(fields[i].name) & PT_NAME_FIELD_OK))
-            return "bad field name";
-        if ((unsigned)fields[i].type > PT_FIELD_NULL)
-            return "unknown field type";
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(fields[j].name, fields[i].name) == 0)
-                return "repeated field name";
+            why = "bad field name";
+        else if ((unsigned)fields[i].type > PT_FIELD_NULL)
+            why = "unknown field type";
+        else if (!g_hash_table_add(seen, (gpointer)fields[i].name))
+            why = "repeated field name";
     }
-    return NULL;
+    g_hash_table_destroy(seen);
+    return why;
 }
 
-/* Whether s is the shape of kind and fields (same texts, same types). */
-static bool shape_same(const pt_shape *s, const char *kind, const pt_field *fields, size_t n)
+/* The registry's hash of a shape: its kind, names and types. */
+static guint shape_hash(gconstpointer p)
 {
-    if (s->n != n || strcmp(s->kind, kind) != 0)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s->fields[i].type != fields[i].type || strcmp(s->fields[i].name, fields[i].name))
-            return false;
-    return true;
+    const pt_shape *s = p;
+    guint h = g_str_hash(s->kind) ^ (guint)s->n;
+    for (size_t i = 0; i < s->n; i++)
+        h = h * 31u + g_str_hash(s->fields[i].name) + (guint)s->fields[i].type;
+    return h;
+}
+
+/* Whether two shapes have the same kind, names and types (texts compared). */
+static gboolean shape_equal(gconstpointer pa, gconstpointer pb)
+{
+    const pt_shape *a = pa, *b = pb;
+    if (a->n != b->n || strcmp(a->kind, b->kind) != 0)
+        return FALSE;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->fields[i].type != b->fields[i].type ||
+            strcmp(a->fields[i].name, b->fields[i].name) != 0)
+            return FALSE;
+    return TRUE;
 }
 
 /* A name kept by the shape: a string literal as it is (its address stays valid while the
@@ -79,10 +80,11 @@ static const char *keep_name(const char *s, GPtrArray *owned)
 }
 
 typedef struct shape_entry {
-    pt_shape shape;
+    pt_shape shape;   /* first: an entry's address is its shape's */
     GPtrArray *owned; /* copied names */
 } shape_entry;
 
+/* A registry entry's free function (the entry is its own key). */
 static void entry_free(gpointer p)
 {
     shape_entry *e = p;
@@ -94,20 +96,20 @@ static void entry_free(gpointer p)
 }
 
 const pt_shape *pt_shape_declare(const char *kind, const pt_field *fields, size_t n,
-                                 size_t max_fields, uint64_t *last_id, const char **why)
+                                 const pt_shape_limits *lim, uint64_t *last_id, const char **why)
 {
-    *why = shape_invalid(kind, fields, n, max_fields);
+    *why = shape_invalid(kind, fields, n, lim->max_fields);
     if (*why)
         return NULL;
     if (!shapes)
-        shapes = g_ptr_array_new_with_free_func(entry_free);
-    for (size_t i = 0; i < shapes->len; i++) {
-        const pt_shape *s = g_ptr_array_index(shapes, i);
-        if (shape_same(s, kind, fields, n))
-            return s;
-    }
-    if (shapes->len >= PT_SHAPES_MAX) {
-        *why = "too many shapes declared";
+        shapes = g_hash_table_new_full(shape_hash, shape_equal, entry_free, NULL);
+    /* the candidate as a key: the registry reads only kind, n and the names and types */
+    pt_shape probe = {.kind = kind, .n = n, .fields = (pt_field *)fields};
+    const pt_shape *known = g_hash_table_lookup(shapes, &probe);
+    if (known)
+        return known;
+    if (g_hash_table_size(shapes) >= lim->max_shapes) {
+        *why = "too many shapes declared (event_max_shapes)";
         return NULL;
     }
     shape_entry *e = g_new0(shape_entry, 1);
@@ -130,13 +132,13 @@ const pt_shape *pt_shape_declare(const char *kind, const pt_field *fields, size_
     }
     s->spans = spans;
     s->lists = lists;
-    g_ptr_array_add(shapes, e);
+    g_hash_table_add(shapes, e); /* e starts with its shape: the key is the shape */
     return s;
 }
 
 void pt_shapes_free(void)
 {
     if (shapes)
-        g_ptr_array_unref(shapes);
+        g_hash_table_destroy(shapes);
     shapes = NULL;
 }

@@ -1035,7 +1035,7 @@ static void json_write_shaped(pt_sink *s, const pt_envelope *env, const pt_shape
 {
     json_sink *j = (json_sink *)s;
     pt_event ev = {.kind = shape->kind, .fields = shape->fields, .n_fields = shape->n};
-    const json_plan *plan = plan_for(j->memory, env, &ev);
+    const json_plan *plan = plan_for(j->memory, env, &ev); /* names and types only */
     head_slot *h = NULL; /* the events' head slot, kept while their second is its */
     for (size_t e = 0; e < n; e++, values += stride) {
         ev.ts = ts[e];
@@ -1045,8 +1045,7 @@ static void json_write_shaped(pt_sink *s, const pt_envelope *env, const pt_shape
             render_with_head(h, j->out.buf, &ev,
                              (event_fields){shape->fields, values, shape->n, true}, plan, true);
         } else {
-            for (size_t i = 0; i < shape->n; i++)
-                shape->fields[i].v = values[i];
+            ev = pt_shape_event(shape, &ts[e], values);
             render_general(j->out.buf, env, &ev, plan);
             g_string_append_c(j->out.buf, '\n');
         }

@@ -237,7 +237,8 @@ typedef struct pt_host {
      * `fields` (their values are ignored), checked once here as emit() checks them on every
      * event, and a repeated name refused too. Returns a handle valid until after fini() (the
      * same one for the same kind, names and types), or NULL (logged) when something is not
-     * valid. Declare in init() or lazily, once per shape, and keep the handle. */
+     * valid or the host's limit on shapes is reached (event_max_shapes, default 4096).
+     * Declare in init() or lazily, once per shape, and keep the handle. */
     const pt_shape *(*shape)(const char *kind, const pt_field *fields, size_t n_fields);
     /* Emit an event of a declared shape: values[i] is the value of field i, in the union
      * member its declared type names. The same event as emit() with those fields, for less:

@@ -462,8 +462,10 @@ static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_s
     if (b && st->ev_shape) {
         if (b->n && (b->s != st->s || b->shape != st->ev_shape))
             rd_batch_flush(st->cfg);
-        b->s = st->s;
-        b->shape = st->ev_shape;
+        if (!b->n) {
+            b->s = st->s;
+            b->shape = st->ev_shape;
+        }
         b->ts[b->n] = c->ts;
         scalar_values(st, c, layout, b->val[b->n], type, value, reply_bytes);
         if (++b->n == RD_BATCH)

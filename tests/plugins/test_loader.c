@@ -423,7 +423,7 @@ static void test_setup(void)
     g_autofree char *out = g_build_filename(dir, "events.jsonl", NULL);
     g_autofree char *text = g_strdup_printf("[alpha]\nmax_line=10\n[sink json]\npath=%s\n"
                                             "[dispatch]\nprobe_max_bytes=512\nprobe_memory=65536\n"
-                                            "event_max_fields=8\n",
+                                            "event_max_fields=8\nevent_max_shapes=64\n",
                                             out);
     CU_ASSERT_FATAL(g_file_set_contents(conf, text, -1, NULL));
     char *sel[] = {"alpha", NULL};
@@ -437,10 +437,15 @@ static void test_setup(void)
     CU_ASSERT_TRUE(pt_dispatch_is_server_port(d, 17001));
     pt_dispatch_free(d);
 
-    const char *bad[] = {"[dispatch]\nprobe_max_byte=1\n", "[dispatch]\nprobe_max_bytes=0\n",
-                         "[dispatch]\nprobe_memory=abc\n", "[sink json]\npath=/nonexistent-dir/x\n",
-                         "[sink json]\nfile=x\n",          "[sink xml]\npath=x\n",
-                         "[sink redis]\nurl=http://x\n",   "not a key file"};
+    const char *bad[] = {"[dispatch]\nprobe_max_byte=1\n",
+                         "[dispatch]\nprobe_max_bytes=0\n",
+                         "[dispatch]\nprobe_memory=abc\n",
+                         "[dispatch]\nevent_max_shapes=0\n",
+                         "[sink json]\npath=/nonexistent-dir/x\n",
+                         "[sink json]\nfile=x\n",
+                         "[sink xml]\npath=x\n",
+                         "[sink redis]\nurl=http://x\n",
+                         "not a key file"};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         CU_ASSERT_FATAL(g_file_set_contents(conf, bad[i], -1, NULL));
         d = pt_dispatch_setup(&dc, &ec, &err);

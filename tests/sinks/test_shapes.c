@@ -68,14 +68,20 @@ static void test_declare(void)
     }
     CU_ASSERT_PTR_NOT_NULL(h->shape("wide", many, PT_HOST_MAX_FIELDS_DEFAULT));
     CU_ASSERT_PTR_NULL(h->shape("wide", many, PT_HOST_MAX_FIELDS_DEFAULT + 1));
-    /* A plugin declaring without end meets the cap (3 declared above). */
+    /* A plugin declaring without end meets the cap (event_max_shapes; 3 declared above),
+     * and shapes declared before are still found. */
+    pt_plugin_host_limits lim = {.log_lines = 1, .log_level = PT_LOG_ERROR, .max_shapes = 100};
+    pt_plugin_host_set_limits(&lim);
     size_t declared = 3;
     char k[24];
-    for (int i = 0; i < PT_SHAPES_MAX + 10; i++) {
+    for (int i = 0; i < 110; i++) {
         snprintf(k, sizeof k, "cap_%d", i);
         declared += h->shape(k, f, 2) != NULL;
     }
-    CU_ASSERT_EQUAL(declared, PT_SHAPES_MAX);
+    CU_ASSERT_EQUAL(declared, 100);
+    CU_ASSERT_PTR_EQUAL(h->shape("command", f, 2), a);
+    lim.max_shapes = 0; /* the default again */
+    pt_plugin_host_set_limits(&lim);
     g_free(names);
     g_free(many);
     pt_events_free(x.bus);
