@@ -31,10 +31,12 @@ typedef struct pt_envelope {
      * names and look at every pointer. */
     bool names_checked;
     /* Non-zero (only with names_checked): the id the host gave this event's shape, its kind
-     * and field name pointers in order, all string literals (read-only memory: their texts
-     * never change at those addresses). Events with the same id have the same kind and names
-     * at the same addresses; an id is never given to another shape. Sinks may keep what they
-     * derive from the names per shape id. 0: no shape id. */
+     * and field name pointers in order, all string literals or a declared shape's own copies
+     * (their texts never change at those addresses). Events with the same id have the same
+     * kind and names at the same addresses; an id is never given to another shape. The
+     * events of a declared shape (pt_events_emit_shaped) also have the same types; those of
+     * a shape the host remembered from emit() may not. Sinks may keep what they derive from
+     * the names per shape id. 0: no shape id. */
     uint64_t shape_id;
     /* Non-zero: the id the host gave this stream. Events with the same id have the same
      * flow id, proto, client and server texts; an id is never given to another stream (or

@@ -152,6 +152,10 @@ size_t pt_mock_count_kind(const pt_mockhost *m, const char *kind);
 const pt_mock_event *pt_mock_find(const pt_mockhost *m, const char *kind, size_t nth);
 /* Forget collected events (and their memory); streams and logs are kept. */
 void pt_mock_events_clear(pt_mockhost *m);
+/* Every collected event as one line "kind SEC.NSEC name=value ...", every field whole: spans
+ * quoted with bytes outside printable ASCII as \xHH and their full length, lists with their
+ * total. Two runs that must emit the same events compare equal. Returns a malloc()ed string. */
+char *pt_mock_events_dump(const pt_mockhost *m);
 
 /* Field lookup by name (the first field with that name), or NULL. NULL `ev` is allowed. */
 const pt_field *pt_mock_field(const pt_mock_event *ev, const char *name);

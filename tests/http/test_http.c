@@ -98,46 +98,6 @@ static pt_mockhost *run(const step *steps, size_t n, const char *const *opts, lo
     return m;
 }
 
-/* Every event as one line "kind k=v ..." (the comparison key for split feeds). */
-static char *dump(pt_mockhost *m)
-{
-    GString *g = g_string_new(NULL);
-    for (size_t i = 0; i < pt_mock_event_count(m); i++) {
-        const pt_mock_event *e = pt_mock_event_at(m, i);
-        g_string_append_printf(g, "%s", e->kind);
-        for (size_t k = 0; k < e->n_fields; k++) {
-            const pt_field *f = &e->fields[k];
-            g_string_append_printf(g, " %s=", f->name);
-            switch (f->type) {
-            case PT_FIELD_STR:
-            case PT_FIELD_BYTES:
-                g_string_append_len(g, (const char *)f->v.str.ptr, (gssize)f->v.str.len);
-                break;
-            case PT_FIELD_INT:
-                g_string_append_printf(g, "%lld", (long long)f->v.i);
-                break;
-            case PT_FIELD_UINT:
-                g_string_append_printf(g, "%llu", (unsigned long long)f->v.u);
-                break;
-            case PT_FIELD_BOOL:
-                g_string_append(g, f->v.b ? "true" : "false");
-                break;
-            case PT_FIELD_STR_LIST:
-                for (size_t j = 0; j < f->v.list.count; j++) {
-                    g_string_append_printf(g, "%s%.*s", j ? "|" : "[", (int)f->v.list.items[j].len,
-                                           (const char *)f->v.list.items[j].ptr);
-                }
-                g_string_append(g, "]");
-                break;
-            default:
-                g_string_append(g, "null");
-            }
-        }
-        g_string_append_c(g, '\n');
-    }
-    return g_string_free(g, FALSE);
-}
-
 /* Feed the conversation whole, byte by byte, and split at every boundary of every packet:
  * the events must not change. Returns the mock of the whole run for further checks. */
 static pt_mockhost *check(const step *steps, size_t n, const char *const *opts)
@@ -146,9 +106,9 @@ static pt_mockhost *check(const step *steps, size_t n, const char *const *opts)
     CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
     pt_mock_stream *ref_stream = last_stream;
     CU_ASSERT_EQUAL(pt_mock_error_count(ref), 0);
-    char *want = dump(ref);
+    char *want = pt_mock_events_dump(ref);
     pt_mockhost *b = run(steps, n, opts, -1, 0, true);
-    char *got = dump(b);
+    char *got = pt_mock_events_dump(b);
     if (strcmp(want, got) != 0) {
         fprintf(stderr, "byte-by-byte differs:\n--- whole\n%s--- bytewise\n%s", want, got);
     }
@@ -162,7 +122,7 @@ static pt_mockhost *check(const step *steps, size_t n, const char *const *opts)
         }
         for (size_t at = 1; at < steps[i].len; at++) {
             pt_mockhost *m = run(steps, n, opts, (long)i, at, false);
-            got = dump(m);
+            got = pt_mock_events_dump(m);
             if (strcmp(want, got) != 0) {
                 fprintf(stderr, "split of step %zu at %zu differs:\n--- whole\n%s--- split\n%s", i,
                         at, want, got);

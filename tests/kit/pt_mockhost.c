@@ -997,6 +997,65 @@ void pt_mock_events_clear(pt_mockhost *m)
     g_ptr_array_set_size(m->events, 0);
 }
 
+/* A span for pt_mock_events_dump(): quoted, \xHH outside printable ASCII, its full length. */
+static void dump_span(GString *g, const pt_span *v)
+{
+    g_string_append_c(g, '"');
+    for (size_t i = 0; i < v->len; i++) {
+        if (v->ptr[i] >= ' ' && v->ptr[i] < 127) {
+            g_string_append_c(g, (char)v->ptr[i]);
+        } else {
+            g_string_append_printf(g, "\\x%02x", v->ptr[i]);
+        }
+    }
+    g_string_append_printf(g, "\"(%llu)", (unsigned long long)v->full_len);
+}
+
+char *pt_mock_events_dump(const pt_mockhost *m)
+{
+    GString *g = g_string_new(NULL);
+    for (size_t i = 0; i < m->events->len; i++) {
+        const pt_mock_event *e = g_ptr_array_index(m->events, i);
+        g_string_append_printf(g, "%s %lld.%09u", e->kind, (long long)e->ts.sec, e->ts.nsec);
+        for (size_t k = 0; k < e->n_fields; k++) {
+            const pt_field *f = &e->fields[k];
+            g_string_append_printf(g, " %s=", f->name);
+            switch (f->type) {
+            case PT_FIELD_STR:
+            case PT_FIELD_BYTES:
+                dump_span(g, &f->v.str);
+                break;
+            case PT_FIELD_INT:
+                g_string_append_printf(g, "%lld", (long long)f->v.i);
+                break;
+            case PT_FIELD_UINT:
+                g_string_append_printf(g, "%llu", (unsigned long long)f->v.u);
+                break;
+            case PT_FIELD_DOUBLE:
+                g_string_append_printf(g, "%.17g", f->v.d);
+                break;
+            case PT_FIELD_BOOL:
+                g_string_append(g, f->v.b ? "true" : "false");
+                break;
+            case PT_FIELD_STR_LIST:
+                g_string_append_c(g, '[');
+                for (size_t j = 0; j < f->v.list.count; j++) {
+                    dump_span(g, &f->v.list.items[j]);
+                }
+                g_string_append_printf(g, "](%llu)", (unsigned long long)f->v.list.total);
+                break;
+            case PT_FIELD_NULL:
+                g_string_append(g, "null");
+                break;
+            }
+        }
+        g_string_append_c(g, '\n');
+    }
+    char *out = strdup(g->str);
+    g_string_free(g, TRUE);
+    return out;
+}
+
 const pt_field *pt_mock_field(const pt_mock_event *ev, const char *name)
 {
     if (ev == NULL || name == NULL) {

@@ -378,64 +378,6 @@ static pt_mockhost *run(const session *ss, int mode, uint64_t chunk_seed)
     return m;
 }
 
-static void print_span(FILE *f, const pt_span *v)
-{
-    fprintf(f, "\"");
-    for (size_t i = 0; i < v->len; i++) {
-        if (v->ptr[i] >= ' ' && v->ptr[i] < 127)
-            fputc(v->ptr[i], f);
-        else
-            fprintf(f, "\\x%02x", v->ptr[i]);
-    }
-    fprintf(f, "\"(%llu)", (unsigned long long)v->full_len);
-}
-
-/* Every event, every field, as text. */
-static char *dump(const pt_mockhost *m)
-{
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    for (size_t i = 0; i < pt_mock_event_count(m); i++) {
-        const pt_mock_event *e = pt_mock_event_at(m, i);
-        fprintf(f, "%s %lld.%09u", e->kind, (long long)e->ts.sec, e->ts.nsec);
-        for (size_t k = 0; k < e->n_fields; k++) {
-            const pt_field *fl = &e->fields[k];
-            fprintf(f, " %s=", fl->name);
-            switch (fl->type) {
-            case PT_FIELD_STR:
-            case PT_FIELD_BYTES:
-                print_span(f, &fl->v.str);
-                break;
-            case PT_FIELD_INT:
-                fprintf(f, "%lld", (long long)fl->v.i);
-                break;
-            case PT_FIELD_UINT:
-                fprintf(f, "%llu", (unsigned long long)fl->v.u);
-                break;
-            case PT_FIELD_DOUBLE:
-                fprintf(f, "%g", fl->v.d);
-                break;
-            case PT_FIELD_BOOL:
-                fprintf(f, "%s", fl->v.b ? "true" : "false");
-                break;
-            case PT_FIELD_STR_LIST:
-                fprintf(f, "[");
-                for (size_t j = 0; j < fl->v.list.count; j++)
-                    print_span(f, &fl->v.list.items[j]);
-                fprintf(f, "](%llu)", (unsigned long long)fl->v.list.total);
-                break;
-            case PT_FIELD_NULL:
-                fprintf(f, "null");
-                break;
-            }
-        }
-        fprintf(f, "\n");
-    }
-    fclose(f);
-    return out;
-}
-
 static uint64_t env_u64(const char *name, uint64_t def)
 {
     const char *v = getenv(name);
@@ -456,7 +398,7 @@ static void test_fast_equals_bytewise(void)
         rng = (seed ^ (i * 0x9E3779B97F4A7C15ull)) | 1;
         make_session(ss);
         pt_mockhost *whole = run(ss, 0, rnd());
-        char *want = dump(whole);
+        char *want = pt_mock_events_dump(whole);
         commands += pt_mock_count_kind(whole, "command");
         /* every command is reported once, numbered 1, 2, 3... in some order (a check of the
          * event fields the plugin reuses from one event to the next) */
@@ -478,7 +420,7 @@ static void test_fast_equals_bytewise(void)
         pt_mock_free(whole);
         for (int mode = 1; mode <= 2; mode++) {
             pt_mockhost *split = run(ss, mode, rnd());
-            char *got = dump(split);
+            char *got = pt_mock_events_dump(split);
             CU_ASSERT_EQUAL(pt_mock_error_count(split), 0);
             CU_ASSERT_STRING_EQUAL(got, want);
             if (strcmp(got, want) != 0)
