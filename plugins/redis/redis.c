@@ -325,10 +325,20 @@ void rd_batch_flush(const rd_config *cfg)
     }
 }
 
-/* Emit the `command` event st->ev holds with the n values of st->val: by its declared shape,
- * or, when the layout has none, as fields. */
+/* Every event the plugin emits goes through here or emit_built(), which send the batch
+ * first: the host gets the events in the order they were read. */
+static void emit_fields(rd_stream *st, const char *kind, const pt_time *ts, const pt_field *f,
+                        size_t n)
+{
+    rd_batch_flush(st->cfg);
+    st->cfg->host->emit(st->s, kind, ts, f, n);
+}
+
+/* Emit the `command` event st->ev holds with the n values of st->val (after the batch): by
+ * its declared shape, or, when the layout has none, as fields. */
 static inline void emit_built(rd_stream *st, const pt_time *ts, size_t n)
 {
+    rd_batch_flush(st->cfg);
     const pt_host *h = st->cfg->host;
     if (__builtin_expect(st->ev_shape != NULL, 1)) {
         h->emit_shaped(st->s, st->ev_shape, ts, st->val);
@@ -363,7 +373,6 @@ static void built_layout(rd_stream *st, uint32_t layout, size_t n)
 void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply_bytes,
                      const pt_time *reply_ts)
 {
-    rd_batch_flush(st->cfg);
     pt_field *f = st->ev;
     pt_value *v = st->val;
     const pt_span *key = cmd_key_bits(c);
@@ -472,7 +481,6 @@ static inline void emit_scalar(rd_stream *st, rd_cmd *c, pt_resp_type type, pt_s
             rd_batch_flush(st->cfg);
         return;
     }
-    rd_batch_flush(st->cfg);
     size_t n = scalar_values(st, c, layout, st->val, type, value, reply_bytes);
     emit_built(st, &c->ts, n);
 }
@@ -499,19 +507,17 @@ void rd_reply_scalar(void *ctx, pt_resp_type t, const uint8_t *val, size_t len, 
 
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts)
 {
-    rd_batch_flush(st->cfg);
     pt_field f[RD_CMD_FIELDS];
     size_t n = 0;
     f[n++] = PT_F_STR("side", PT_SPAN("command", 7));
     f[n++] = PT_F_STR("reason", PT_SPAN(reason, strlen(reason)));
     n += cmd_fields(st, c, f + n);
     (void)ts;
-    st->cfg->host->emit(st->s, "unanswered", &c->ts, f, n);
+    emit_fields(st, "unanswered", &c->ts, f, n);
 }
 
 void rd_emit_orphan(rd_stream *st, uint64_t reply_bytes)
 {
-    rd_batch_flush(st->cfg);
     const rd_reply *r = &st->reply;
     st->orphans++;
     pt_field f[8];
@@ -523,12 +529,11 @@ void rd_emit_orphan(rd_stream *st, uint64_t reply_bytes)
     if (r->error)
         f[n++] = PT_F_BOOL("error", true);
     f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
-    st->cfg->host->emit(st->s, "unanswered", st->ts, f, n);
+    emit_fields(st, "unanswered", st->ts, f, n);
 }
 
 void rd_emit_push(rd_stream *st, const char *kind, uint64_t reply_bytes)
 {
-    rd_batch_flush(st->cfg);
     const rd_reply *r = &st->reply;
     pt_field f[10];
     size_t n = 0;
@@ -552,7 +557,7 @@ void rd_emit_push(rd_stream *st, const char *kind, uint64_t reply_bytes)
     }
     f[n++] = PT_F_UINT("reply_bytes", reply_bytes);
     f[n++] = PT_F_UINT("resp", (uint64_t)st->resp);
-    st->cfg->host->emit(st->s, "push", st->ts, f, n);
+    emit_fields(st, "push", st->ts, f, n);
 }
 
 /* rd_command_complete() for a session command (MULTI, EXEC, CLIENT REPLY...) or while CLIENT
@@ -597,7 +602,6 @@ void rd_command_complete_session(rd_stream *st, rd_cmd *c)
 
 static void parse_error(rd_stream *st, pt_dir dir, pt_resp_parser *p, uint64_t offset)
 {
-    rd_batch_flush(st->cfg);
     const char *why = pt_resp_error(p);
     pt_field f[3] = {
         PT_F_STR("error", PT_SPAN(why, strlen(why))),
@@ -605,7 +609,7 @@ static void parse_error(rd_stream *st, pt_dir dir, pt_resp_parser *p, uint64_t o
                  dir == PT_DIR_TO_SERVER ? PT_SPAN("request", 7) : PT_SPAN("reply", 5)),
         PT_F_UINT("offset", offset),
     };
-    st->cfg->host->emit(st->s, "parse_error", st->ts, f, 3);
+    emit_fields(st, "parse_error", st->ts, f, 3);
     st->verdict = PT_FEED_VIOLATION;
 }
 
