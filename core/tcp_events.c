@@ -9,11 +9,6 @@
 
 static const char *const dir_names[2] = {"to_server", "to_client"};
 
-const char *pt_tcp_events_reason(pt_close_reason why)
-{
-    return pt_close_reason_name(why);
-}
-
 static const pt_field *field_get(const pt_event *ev, const char *name)
 {
     for (size_t i = 0; i < ev->n_fields; i++) {
@@ -140,7 +135,7 @@ void pt_tcp_events_end(pt_events *bus, const pt_flow_info *fi, pt_close_reason w
                        const pt_time *ts)
 {
     const pt_tcp_dir_stats *s = &fi->dir[PT_DIR_TO_SERVER], *c = &fi->dir[PT_DIR_TO_CLIENT];
-    const char *reason = pt_tcp_events_reason(why);
+    const char *reason = pt_close_reason_name(why);
     int64_t dur = pt_time_diff_us(&fi->last_ts, &fi->first_ts);
     pt_field f[TCP_FIELDS_MAX];
     size_t n = 0;

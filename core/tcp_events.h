@@ -27,9 +27,6 @@
 #include "events.h"
 #include "tcp.h"
 
-/* The `reason` text of tcp_end: fin, rst, timeout, evicted, end_of_capture, released. */
-const char *pt_tcp_events_reason(pt_close_reason why);
-
 void pt_tcp_events_start(pt_events *bus, const pt_flow_info *fi, const pt_time *ts);
 void pt_tcp_events_end(pt_events *bus, const pt_flow_info *fi, pt_close_reason why,
                        const pt_time *ts);

@@ -119,7 +119,7 @@ static void on_end(void *ctx, pt_flow *f, pt_close_reason why, const pt_time *ts
            ",\"retransmits\":%" PRIu64 ",\"out_of_order\":%" PRIu64
            ",\"overlap_conflicts\":%" PRIu64 ",\"unseen_acks\":%" PRIu64 ",\"rtt_us\":%" PRId64
            ",\"sha256_to_server\":\"%s\",\"sha256_to_client\":\"%s\"}\n",
-           fi->id, c, s, pt_tcp_events_reason(why), fi->saw_syn ? "true" : "false", a->bytes,
+           fi->id, c, s, pt_close_reason_name(why), fi->saw_syn ? "true" : "false", a->bytes,
            b->bytes, a->gap_bytes, b->gap_bytes, a->retransmits + b->retransmits,
            a->out_of_order + b->out_of_order, a->overlap_conflicts + b->overlap_conflicts,
            a->unseen_acks + b->unseen_acks, fi->rtt_us, g_checksum_get_string(df->sum[0]),
