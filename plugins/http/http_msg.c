@@ -1,5 +1,6 @@
 /* http_msg.c — bounded, reused storage for one HTTP message's start line and header fields
  * (RFC 9112 §5), filled from llhttp's span callbacks, which may split any token across packets. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -159,9 +160,22 @@ static bool name_is_n(const http_msg *m, const http_hdr *h, const char *name, si
     return h->name_len == n && strncasecmp((const char *)m->buf + h->name_off, name, n) == 0;
 }
 
+/* The headers the plugin itself needs, and where their index goes in http_msg. */
+static const struct {
+    const char *name;
+    size_t len;
+    size_t at;
+} known_headers[] = {
+    {"host", sizeof("host") - 1, offsetof(http_msg, host)},
+    {"user-agent", sizeof("user-agent") - 1, offsetof(http_msg, user_agent)},
+    {"content-type", sizeof("content-type") - 1, offsetof(http_msg, content_type)},
+    {"content-encoding", sizeof("content-encoding") - 1, offsetof(http_msg, content_encoding)},
+    {"upgrade", sizeof("upgrade") - 1, offsetof(http_msg, upgrade)},
+};
+
 /* A header line is complete: remember where the few headers the plugin itself needs are
- * (first occurrence wins, as most servers do). Dispatched on the name's length so most
- * headers cost one switch instead of five string comparisons. */
+ * (first occurrence wins, as most servers do). Their lengths differ, so most headers cost a
+ * few length comparisons and at most one string comparison. */
 void http_msg_header_done(http_msg *m, size_t max)
 {
     m->in_value = true;
@@ -171,28 +185,14 @@ void http_msg_header_done(http_msg *m, size_t max)
     int idx = (int)m->n_hdrs - 1;
     http_hdr *h = &m->hdrs[idx];
     value_start(m, max, h);
-    int *slot = NULL;
-    switch (h->name_len) {
-    case sizeof("host") - 1:
-        slot = name_is_n(m, h, "host", h->name_len) ? &m->host : NULL;
+    for (size_t k = 0; k < sizeof known_headers / sizeof known_headers[0]; k++) {
+        if (h->name_len != known_headers[k].len ||
+            !name_is_n(m, h, known_headers[k].name, known_headers[k].len))
+            continue;
+        int *slot = (int *)((char *)m + known_headers[k].at);
+        if (*slot < 0)
+            *slot = idx;
         break;
-    case sizeof("user-agent") - 1:
-        slot = name_is_n(m, h, "user-agent", h->name_len) ? &m->user_agent : NULL;
-        break;
-    case sizeof("content-type") - 1:
-        slot = name_is_n(m, h, "content-type", h->name_len) ? &m->content_type : NULL;
-        break;
-    case sizeof("content-encoding") - 1:
-        slot = name_is_n(m, h, "content-encoding", h->name_len) ? &m->content_encoding : NULL;
-        break;
-    case sizeof("upgrade") - 1:
-        slot = name_is_n(m, h, "upgrade", h->name_len) ? &m->upgrade : NULL;
-        break;
-    default:
-        break;
-    }
-    if (slot != NULL && *slot < 0) {
-        *slot = idx;
     }
 }
 
