@@ -413,6 +413,22 @@ static void test_host_shape_ids(void)
     pt_events_free(x.bus);
 }
 
+/* Whether ev renders the same through the general path (envelope `slow`) and through the
+ * fast paths `fast` allows, the latter into a buffer that starts tiny (the room the fast
+ * paths make must suffice: ASan watches); prints both when not. */
+static bool renders_alike(const pt_envelope *slow, const pt_envelope *fast, const pt_event *ev)
+{
+    GString *want = g_string_new(NULL), *got = g_string_sized_new(1);
+    pt_sink_json_render(want, slow, ev);
+    pt_sink_json_render(got, fast, ev);
+    bool same = strcmp(got->str, want->str) == 0;
+    if (!same)
+        fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
+    g_string_free(want, TRUE);
+    g_string_free(got, TRUE);
+    return same;
+}
+
 /* The JSON fast path for checked names without a plan writes exactly what the general path
  * writes, for every field type and value. */
 static void test_json_fast_paths(void)
@@ -422,7 +438,6 @@ static void test_json_fast_paths(void)
     for (int i = 0; i < NAMES; i++)
         snprintf(names[i], sizeof names[i], i % 7 ? "f%d" : "field_%d", i);
     GRand *r = g_rand_new_with_seed(11);
-    GString *want = g_string_new(NULL), *got = g_string_new(NULL);
     uint8_t bytes[FIELDS][40];
     pt_span items[FIELDS][4];
     pt_endpoint c = {{4, {10, 0, 0, 1}}, 1000}, s = {{4, {10, 0, 0, 2}}, 80};
@@ -435,18 +450,11 @@ static void test_json_fast_paths(void)
         pt_envelope slow = {.proto = "p", .flow_id = "C1", .client = &c, .server = &s};
         pt_envelope checked = slow;
         checked.names_checked = true;
-        g_string_truncate(want, 0);
-        pt_sink_json_render(want, &slow, &ev);
-        g_string_truncate(got, 0);
-        pt_sink_json_render(got, &checked, &ev);
-        if (strcmp(got->str, want->str) != 0) {
+        if (!renders_alike(&slow, &checked, &ev)) {
             CU_FAIL("fast path differs");
-            fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
             break;
         }
     }
-    g_string_free(want, TRUE);
-    g_string_free(got, TRUE);
     g_rand_free(r);
 }
 
@@ -479,7 +487,6 @@ static void test_json_plans(void)
     static char names[PLAN_NAMES][16];
     GRand *r = g_rand_new_with_seed(13);
     make_shapes(shapes, names, r);
-    GString *want = g_string_new(NULL), *got = g_string_new(NULL);
     uint8_t bytes[PLAN_FIELDS][40];
     pt_span items[PLAN_FIELDS][4];
     pt_endpoint c = {{4, {10, 0, 0, 1}}, 1000}, sv = {{4, {10, 0, 0, 2}}, 80};
@@ -496,13 +503,8 @@ static void test_json_plans(void)
         pt_envelope planned = slow;
         planned.names_checked = true;
         planned.shape_id = 1000 + (uint64_t)s;
-        g_string_truncate(want, 0);
-        pt_sink_json_render(want, &slow, &ev);
-        g_string_truncate(got, 0);
-        pt_sink_json_render(got, &planned, &ev);
-        if (strcmp(got->str, want->str) != 0) {
+        if (!renders_alike(&slow, &planned, &ev)) {
             CU_FAIL("planned render differs");
-            fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
             break;
         }
     }
@@ -518,13 +520,7 @@ static void test_json_plans(void)
     pt_envelope slow = {.proto = "p", .flow_id = "C1"}, planned = slow;
     planned.names_checked = true;
     planned.shape_id = 7;
-    g_string_truncate(want, 0);
-    pt_sink_json_render(want, &slow, &ev);
-    g_string_truncate(got, 0);
-    pt_sink_json_render(got, &planned, &ev);
-    CU_ASSERT_STRING_EQUAL(got->str, want->str);
-    g_string_free(want, TRUE);
-    g_string_free(got, TRUE);
+    CU_ASSERT_TRUE(renders_alike(&slow, &planned, &ev));
     g_rand_free(r);
 }
 
@@ -547,7 +543,6 @@ static void test_json_plan_types(void)
             names[s][k][0] = (char)('a' + k);
             names[s][k][len] = '\0';
         }
-    GString *want = g_string_new(NULL), *got = NULL;
     uint8_t bytes[FIELDS][40];
     pt_span items[FIELDS][4];
     pt_endpoint c = {{4, {10, 0, 0, 1}}, 1000}, sv = {{4, {10, 0, 0, 2}}, 80};
@@ -577,20 +572,11 @@ static void test_json_plan_types(void)
         planned.names_checked = true;
         planned.shape_id = 9000 + (uint64_t)s * 64; /* every id in the same plan slot */
         planned.stream_id = it % 2 ? 77 : 0;
-        g_string_truncate(want, 0);
-        pt_sink_json_render(want, &slow, &ev);
-        if (got)
-            g_string_free(got, TRUE);
-        got = g_string_sized_new(1);
-        pt_sink_json_render(got, &planned, &ev);
-        if (strcmp(got->str, want->str) != 0) {
+        if (!renders_alike(&slow, &planned, &ev)) {
             CU_FAIL("planned render with other types differs");
-            fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
             break;
         }
     }
-    g_string_free(want, TRUE);
-    g_string_free(got, TRUE);
     g_rand_free(r);
 }
 
@@ -636,7 +622,6 @@ static void test_json_heads(void)
     static const char *const names[] = {"seq", "key", "latency_us"};
     static char flows[200][48];
     GRand *r = g_rand_new_with_seed(17);
-    GString *want = g_string_new(NULL), *got = g_string_new(NULL);
     pt_endpoint c = {{4, {10, 0, 0, 1}}, 1000}, sv = {{4, {10, 0, 0, 2}}, 6379};
     uint64_t ids[200];
     for (int i = 0; i < 200; i++) {
@@ -669,19 +654,11 @@ static void test_json_heads(void)
         fast.names_checked = true;
         fast.shape_id = 500 + (uint64_t)k;
         fast.stream_id = ids[st];
-        g_string_truncate(want, 0);
-        pt_sink_json_render(want, &slow, &ev);
-        g_string_free(got, TRUE); /* a small buffer: the room made must suffice (ASan) */
-        got = g_string_sized_new(1);
-        pt_sink_json_render(got, &fast, &ev);
-        if (strcmp(got->str, want->str) != 0) {
+        if (!renders_alike(&slow, &fast, &ev)) {
             CU_FAIL("headed render differs");
-            fprintf(stderr, "\n  got  %s\n  want %s\n", got->str, want->str);
             break;
         }
     }
-    g_string_free(want, TRUE);
-    g_string_free(got, TRUE);
     g_rand_free(r);
 }
 
