@@ -923,9 +923,6 @@ static bool head_fill(head_slot *h, const pt_envelope *env, const pt_event *ev,
     return true;
 }
 
-/* A planned event of a stream with an id, with "}" and the newline when `newline`: the
- * cached head (its microseconds written when they differ from the last event's), then the
- * fields. false (nothing written) when it takes the general path. */
 /* The line head slot of an event of a stream with an id and a second >= 0, filled for it when
  * it held another stream, kind or second; NULL when it takes the general path. */
 static inline __attribute__((always_inline)) head_slot *
@@ -942,19 +939,24 @@ head_for(json_memory *m, const pt_envelope *env, const pt_event *ev, const json_
     return h;
 }
 
-/* An event with its line head slot h (head_for()): the head, its microseconds written when
- * they differ from the last event's, then the fields. */
-static inline __attribute__((always_inline)) void
-render_with_head(head_slot *h, GString *out, const pt_event *ev, event_fields ef,
-                 const json_plan *plan, bool newline)
+/* The line head's microseconds for nsec, rewritten in h when they differ from its last. */
+static inline void head_usec(head_slot *h, uint32_t nsec)
 {
-    uint32_t nsec = ev->ts.nsec;
     if (G_UNLIKELY(nsec >= 1000000000u))
         nsec %= 1000000000u;
     if (nsec / 1000u != h->usec) {
         h->usec = nsec / 1000u;
         put_usec(h->text + h->usec_at, h->usec);
     }
+}
+
+/* An event with its line head slot h (head_for()): the head, its microseconds written when
+ * they differ from the last event's, then the fields. */
+static inline __attribute__((always_inline)) void
+render_with_head(head_slot *h, GString *out, const pt_event *ev, event_fields ef,
+                 const json_plan *plan, bool newline)
+{
+    head_usec(h, ev->ts.nsec);
     json_cursor c = cursor_open(out);
     char *w = cursor_room(&c, sizeof h->text + plan->room);
     size_t len = h->len;
@@ -1026,29 +1028,70 @@ static void json_write(pt_sink *s, const pt_envelope *env, const pt_event *ev)
     pt_sink_batch_line_done(s, &j->out);
 }
 
-/* Events of a declared shape: the plan made from the shape and the line head slot looked up
- * once for them all (the head again when the second changes), the values written by the
- * plan's types; the general path (no plan, no line head) gets the
- * shape's fields with the values put in. */
+/* Events e.. of a declared shape with its plan (texts short or not: a constant), all of one
+ * stream, one line each at one cursor: the line head from its slot (looked up again when the
+ * second changes), then the values by the plan. The cursor is committed when a block is full
+ * (pt_sink_batch_line_done()'s rule, the block written) and at the end. Returns the index of
+ * the first event without a line head (the general path's), n when all had one. */
+static inline __attribute__((always_inline)) size_t
+shaped_lines(json_sink *j, const pt_envelope *env, const pt_shape *shape, const json_plan *plan,
+             size_t e, size_t n, const pt_time *ts, const pt_value *values, size_t stride,
+             bool short_texts)
+{
+    pt_sink_batch *b = &j->out;
+    pt_event ev = {.kind = shape->kind, .fields = shape->fields, .n_fields = shape->n};
+    const size_t need = sizeof(((head_slot *)0)->text) + plan->room, limit = b->limit;
+    head_slot *h = NULL;
+    uint64_t lines = 0;
+    json_cursor c = cursor_open(b->buf);
+    for (; e < n; e++) {
+        ev.ts = ts[e];
+        if ((!h || h->sec != ev.ts.sec) && !(h = head_for(j->memory, env, &ev, plan)))
+            break;
+        head_usec(h, ev.ts.nsec);
+        char *w = cursor_room(&c, need);
+        for (size_t i = 0; i < h->len; i += 32)
+            memcpy(w + i, h->text + i, 32);
+        c.w = w + h->len;
+        w = planned_fields_at(&c, plan,
+                              (event_fields){shape->fields, values + e * stride, shape->n, true},
+                              short_texts);
+        w[0] = '}';
+        w[1] = '\n';
+        c.w = w + 2;
+        lines++;
+        if (G_UNLIKELY((size_t)(c.w - c.out->str) >= limit)) {
+            cursor_close(&c);
+            b->lines += lines;
+            lines = 0;
+            pt_sink_batch_write(&j->base, b);
+            c = cursor_open(b->buf);
+        }
+    }
+    cursor_close(&c);
+    b->lines += lines;
+    return e;
+}
+
+/* Events of a declared shape: the plan made from the shape looked up once for them all, the
+ * lines with a line head written by shaped_lines(); the general path (no plan, no line head)
+ * gets the shape's fields with the values put in. */
 static void json_write_shaped(pt_sink *s, const pt_envelope *env, const pt_shape *shape, size_t n,
                               const pt_time *ts, const pt_value *values, size_t stride)
 {
     json_sink *j = (json_sink *)s;
-    pt_event ev = {.kind = shape->kind, .fields = shape->fields, .n_fields = shape->n};
-    const json_plan *plan = plan_for(j->memory, env, &ev); /* names and types only */
-    head_slot *h = NULL; /* the events' head slot, kept while their second is its */
-    for (size_t e = 0; e < n; e++, values += stride) {
-        ev.ts = ts[e];
-        if (plan && (!h || h->sec != ev.ts.sec || h->stream_id != env->stream_id))
-            h = head_for(j->memory, env, &ev, plan);
-        if (plan && h) {
-            render_with_head(h, j->out.buf, &ev,
-                             (event_fields){shape->fields, values, shape->n, true}, plan, true);
-        } else {
-            ev = pt_shape_event(shape, &ts[e], values);
-            render_general(j->out.buf, env, &ev, plan);
-            g_string_append_c(j->out.buf, '\n');
-        }
+    pt_event shaped = {.kind = shape->kind, .fields = shape->fields, .n_fields = shape->n};
+    const json_plan *plan = plan_for(j->memory, env, &shaped); /* names and types only */
+    for (size_t e = 0; e < n; e++) {
+        if (plan)
+            e = plan->short_texts
+                    ? shaped_lines(j, env, shape, plan, e, n, ts, values, stride, true)
+                    : shaped_lines(j, env, shape, plan, e, n, ts, values, stride, false);
+        if (e == n)
+            break;
+        pt_event ev = pt_shape_event(shape, &ts[e], values + e * stride);
+        render_general(j->out.buf, env, &ev, plan);
+        g_string_append_c(j->out.buf, '\n');
         pt_sink_batch_line_done(s, &j->out);
     }
 }
