@@ -319,8 +319,8 @@ static bool add_section(pt_events *bus, GKeyFile *kf, const char *group, const c
                     group);
         return false;
     }
-    static const char *const json_keys[] = {"path", NULL};
-    static const char *const text_keys[] = {"path", "color", "max_bytes", NULL};
+    static const char *const json_keys[] = {"path", "block_bytes", NULL};
+    static const char *const text_keys[] = {"path", "color", "max_bytes", "block_bytes", NULL};
     if (!check_keys(kf, group, is_json ? json_keys : text_keys, error))
         return false;
     g_autofree char *path = g_key_file_get_string(kf, group, "path", NULL);
@@ -330,6 +330,11 @@ static bool add_section(pt_events *bus, GKeyFile *kf, const char *group, const c
     }
     pt_sink_file_config fc = {.path = path, .max_bytes = d->text_max_bytes};
     fc.color = want_color(d, path);
+    int64_t bb = PT_SINK_BLOCK_BYTES_DEFAULT;
+    if (!pt_options_file_int(kf, group, "block_bytes", PT_SINK_BLOCK_BYTES_MIN,
+                             PT_SINK_BLOCK_BYTES_MAX, &bb, error))
+        return false;
+    fc.block_bytes = (size_t)bb;
     if (is_text) {
         int64_t mb = (int64_t)d->text_max_bytes;
         if (!pt_options_file_int(kf, group, "max_bytes", 1, INT32_MAX, &mb, error))

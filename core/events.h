@@ -100,7 +100,8 @@ typedef struct pt_sink pt_sink;
 /* Command-line settings of the bus; fill with pt_events_option_entries() (zeroed struct =
  * defaults). Config-file sections `[sink text]`, `[sink json]`, `[sink redis]` (optionally
  * `[sink json NAME]` to have several) add sinks too: keys `path` (text, json; "-" = stdout),
- * `color` (text), `max_bytes` (text), `url`, `queue_bytes`, `maxlen`, `reconnect_ms`,
+ * `color` (text), `max_bytes` (text), `block_bytes` (text, json: bytes written at once,
+ * 4 KiB to 64 MiB, default 64 KiB), `url`, `queue_bytes`, `maxlen`, `reconnect_ms`,
  * `timeout_ms` (redis). Unknown keys are errors. */
 typedef struct pt_events_config {
     char *format;          /* -F/--format text|json|none: the stdout sink; NULL = text */

@@ -19,9 +19,11 @@
 /* Defaults of the limits enforced by the sinks (each is an option and a config key). */
 #define PT_SINK_TEXT_MAX_BYTES_DEFAULT     256         /* longest value shown before shortening */
 #define PT_SINK_BLOCK_BYTES_DEFAULT        (64 * 1024) /* text/json sinks write blocks this big */
-#define PT_SINK_REDIS_QUEUE_BYTES_DEFAULT  (8u << 20)  /* queued, not yet sent commands */
-#define PT_SINK_REDIS_RECONNECT_MS_DEFAULT 1000        /* wait between connection attempts */
-#define PT_SINK_REDIS_TIMEOUT_MS_DEFAULT   2000        /* connect and I/O timeout */
+#define PT_SINK_BLOCK_BYTES_MIN            4096        /* [sink text|json] block_bytes range */
+#define PT_SINK_BLOCK_BYTES_MAX            (64 << 20)
+#define PT_SINK_REDIS_QUEUE_BYTES_DEFAULT  (8u << 20) /* queued, not yet sent commands */
+#define PT_SINK_REDIS_RECONNECT_MS_DEFAULT 1000       /* wait between connection attempts */
+#define PT_SINK_REDIS_TIMEOUT_MS_DEFAULT   2000       /* connect and I/O timeout */
 
 /* A text line being rendered (the opaque pt_text of plugin.h). */
 struct pt_text {

@@ -422,6 +422,7 @@ static void test_setup(void)
     g_autofree char *conf = g_build_filename(dir, "pt.conf", NULL);
     g_autofree char *out = g_build_filename(dir, "events.jsonl", NULL);
     g_autofree char *text = g_strdup_printf("[alpha]\nmax_line=10\n[sink json]\npath=%s\n"
+                                            "block_bytes=4096\n"
                                             "[dispatch]\nprobe_max_bytes=512\nprobe_memory=65536\n"
                                             "event_max_fields=8\nevent_max_shapes=64\n",
                                             out);
@@ -443,6 +444,8 @@ static void test_setup(void)
                          "[dispatch]\nevent_max_shapes=0\n",
                          "[sink json]\npath=/nonexistent-dir/x\n",
                          "[sink json]\nfile=x\n",
+                         "[sink json]\npath=/dev/null\nblock_bytes=100\n",
+                         "[sink text]\npath=/dev/null\nblock_bytes=lots\n",
                          "[sink xml]\npath=x\n",
                          "[sink redis]\nurl=http://x\n",
                          "not a key file"};
