@@ -53,11 +53,8 @@ void pt_events_emit(pt_events *bus, const pt_envelope *env, const pt_event *ev)
     if (!bus)
         return;
     bus->events++;
-    if (G_LIKELY(bus->n_sinks == 1))
-        pt_sink_write(bus->sinks[0], env, ev);
-    else
-        for (size_t i = 0; i < bus->n_sinks; i++)
-            pt_sink_write(bus->sinks[i], env, ev);
+    for (size_t i = 0; i < bus->n_sinks; i++)
+        pt_sink_write(bus->sinks[i], env, ev);
     if (++bus->since_check >= PT_EVENTS_CLOCK_EVERY) {
         bus->since_check = 0;
         pt_events_tick(bus);

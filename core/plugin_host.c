@@ -130,13 +130,6 @@ static name_slot name_cache[PT_HOST_NAME_CACHE_SLOTS];
 G_STATIC_ASSERT((PT_HOST_NAME_CACHE_SLOTS & (PT_HOST_NAME_CACHE_SLOTS - 1)) == 0);
 
 /* The verdict bits of name s (0: not a valid name). */
-static unsigned name_verdict(const char *s);
-
-unsigned pt_plugin_host_name_verdict(const char *s)
-{
-    return name_verdict(s);
-}
-
 static unsigned name_verdict(const char *s)
 {
     if (!s)
@@ -163,6 +156,11 @@ static unsigned name_verdict(const char *s)
     e->verdict = (uint8_t)v;
     memcpy(e->text, s, n + 1);
     return v;
+}
+
+unsigned pt_plugin_host_name_verdict(const char *s)
+{
+    return name_verdict(s);
 }
 
 /* Event shapes already checked: the kind and field name pointers of an event whose names
@@ -230,6 +228,14 @@ static bool field_names_ok(const char *kind, const pt_field *f, size_t n, uint64
     return true;
 }
 
+/* Why an event's timestamp is malformed, or NULL. */
+static inline const char *ts_problem(const pt_time *ts)
+{
+    if (!ts)
+        return "NULL timestamp";
+    return ts->nsec >= 1000000000u ? "timestamp nanoseconds out of range" : NULL;
+}
+
 /* Why an event is malformed, or NULL when it is fine; *shape is the id of its remembered
  * shape (or 0). */
 static const char *check_event(const char *kind, const pt_time *ts, const pt_field *fields,
@@ -241,10 +247,9 @@ static const char *check_event(const char *kind, const pt_time *ts, const pt_fie
                          : 0;
     if (!known && !(name_verdict(kind) & NAME_KIND_OK))
         return "event kind is not [a-z0-9_]+";
-    if (!ts)
-        return "NULL timestamp";
-    if (ts->nsec >= 1000000000u)
-        return "timestamp nanoseconds out of range";
+    const char *why_ts = ts_problem(ts);
+    if (why_ts)
+        return why_ts;
     if (n > limits.max_fields)
         return "too many fields";
     if (n && !fields)
@@ -332,7 +337,7 @@ static inline const char *check_shaped_arrays(const pt_shape *shape, const pt_ti
     if (!shape || shape->magic != PT_SHAPE_MAGIC)
         return "not a declared shape";
     if (!ts)
-        return "NULL timestamp";
+        return "NULL timestamp"; /* each event's time is looked at by check_shaped() */
     if (shape->n && !values)
         return "NULL values";
     if (stride < shape->n)
@@ -344,9 +349,8 @@ static inline const char *check_shaped_arrays(const pt_shape *shape, const pt_ti
 static inline const char *check_shaped(const pt_shape *shape, const pt_time *ts,
                                        const pt_value *values)
 {
-    if (ts->nsec >= 1000000000u)
-        return "timestamp nanoseconds out of range";
-    return pt_shape_check_values(shape, values);
+    const char *why = ts_problem(ts);
+    return why ? why : pt_shape_check_values(shape, values);
 }
 
 /* Hand n checked events of shape to the bus (building the stream's envelope first). */

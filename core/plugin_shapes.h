@@ -54,19 +54,12 @@ const char *pt_shape_why_values(const pt_shape *shape, const pt_value *values);
  * looked at (the shape's types are known ones). */
 static inline const char *pt_shape_check_values(const pt_shape *shape, const pt_value *values)
 {
-    for (size_t k = 0; k < shape->n_spans; k++) {
-        const pt_span *v = &values[shape->spans[k]].str;
-        if (G_UNLIKELY(!v->ptr) && v->len)
+    for (size_t k = 0; k < shape->n_spans; k++)
+        if (G_UNLIKELY(pt_value_check(PT_FIELD_STR, &values[shape->spans[k]]) != NULL))
             return pt_shape_why_values(shape, values);
-    }
-    for (size_t k = 0; k < shape->n_lists; k++) {
-        const pt_value *v = &values[shape->lists[k]];
-        if (G_UNLIKELY(!v->list.items) && v->list.count)
+    for (size_t k = 0; k < shape->n_lists; k++)
+        if (G_UNLIKELY(pt_value_check(PT_FIELD_STR_LIST, &values[shape->lists[k]]) != NULL))
             return pt_shape_why_values(shape, values);
-        for (size_t i = 0; i < v->list.count; i++)
-            if (G_UNLIKELY(!v->list.items[i].ptr) && v->list.items[i].len)
-                return pt_shape_why_values(shape, values);
-    }
     return NULL;
 }
 

@@ -443,16 +443,17 @@ static inline size_t fast_key(char *w, const char *name)
     return n + 4;
 }
 
-/* Per-shape plans (per thread): for every field of an event shape the host remembered
- * (pt_envelope.shape_id), the text that starts it for the type it had when planned: the key
- * and what the value begins with (,"name":" for STR, ,"name":[ for STR_LIST, the whole of
+/* Per-shape plans (per renderer, see json_memory): for every field of an event shape
+ * (pt_envelope.shape_id: remembered by the host or declared), the text that starts it for the type
+ * it had when planned: the key and what the value begins with (,"name":" for STR, ,"name":[ for
+ * STR_LIST, the whole of
  * ,"name":null and, for BOOL, ,"name":true followed by ,"name":false), packed, so that the
  * fields of such an event are written by index: one fixed move of that text, then the value.
  * A field whose type differs from its plan's (a shape id fixes the names, not the types)
  * takes the general path. Direct mapped by the id; ids are never reused. */
 #define PT_JSON_PLAN_SLOTS 64   /* shapes remembered (a power of two) */
 #define JSON_PLAN_FIELDS   32   /* most fields of a planned shape */
-#define JSON_PLAN_KEY_ROOM 1024 /* most field text of a planned shape (kept small: per thread) */
+#define JSON_PLAN_KEY_ROOM 1024 /* most field text of a planned shape (64 plans per renderer) */
 #define JSON_PLAN_SLACK    64   /* >= what a fixed move (text, number) writes past its end */
 #define JSON_PLAN_TEXT_MAX (2 * JSON_KEY_MAX + 9) /* ,"name":true,"name":false */
 /* One field of a plan. */
@@ -575,17 +576,7 @@ static inline char *copy_key(char *w, const char *key, size_t len)
     return w + len;
 }
 
-/* "value" at w for a span that needs no escaping; NULL otherwise. */
-static inline char *fast_span(char *w, const pt_span *s)
-{
-    *w = '"';
-    w = pt_escape_json_copy_plain(w + 1, s->ptr, span_len(s));
-    if (w)
-        *w++ = '"';
-    return w;
-}
-
-/* fast_span() of n = span_len(s) bytes at p. */
+/* "value" at w for the n bytes at p when they need no escaping; NULL otherwise. */
 static inline char *fast_span_n(char *w, const uint8_t *p, size_t n)
 {
     *w = '"';
@@ -593,6 +584,12 @@ static inline char *fast_span_n(char *w, const uint8_t *p, size_t n)
     if (w)
         *w++ = '"';
     return w;
+}
+
+/* fast_span_n() of a span. */
+static inline char *fast_span(char *w, const pt_span *s)
+{
+    return fast_span_n(w, s->ptr, span_len(s));
 }
 
 /* A list whose items all need no escaping, with its key, at the cursor (room made for it and
@@ -847,7 +844,7 @@ static void put_checked_fields(GString *out, const pt_event *ev)
     cursor_close(&c);
 }
 
-/* Line heads per stream and kind (per thread): {"ts":SEC.uuuuuu,"flow":..,"proto":..,
+/* Line heads per stream and kind (per renderer): {"ts":SEC.uuuuuu,"flow":..,"proto":..,
  * "event":"KIND","client":..,"server":".." for the second of the last planned event of each
  * stream with an id (pt_envelope.stream_id) and kind, so such an event starts with one copy
  * and its six microsecond digits patched in. Direct mapped by a hash of id and kind address;
@@ -939,6 +936,14 @@ head_for(json_memory *m, const pt_envelope *env, const pt_event *ev, const json_
     return h;
 }
 
+/* h's line head at w (room for all of h->text): moved in 32-byte blocks. Returns its end. */
+static inline char *put_head(char *w, const head_slot *h)
+{
+    for (size_t i = 0; i < h->len; i += 32)
+        memcpy(w + i, h->text + i, 32);
+    return w + h->len;
+}
+
 /* The line head's microseconds for nsec, rewritten in h when they differ from its last. */
 static inline void head_usec(head_slot *h, uint32_t nsec)
 {
@@ -958,12 +963,7 @@ render_with_head(head_slot *h, GString *out, const pt_event *ev, event_fields ef
 {
     head_usec(h, ev->ts.nsec);
     json_cursor c = cursor_open(out);
-    char *w = cursor_room(&c, sizeof h->text + plan->room);
-    size_t len = h->len;
-    const char *text = h->text;
-    for (size_t i = 0; i < len; i += 32)
-        memcpy(w + i, text + i, 32);
-    c.w = w + len;
+    c.w = put_head(cursor_room(&c, sizeof h->text + plan->room), h);
     planned_fields(&c, plan, ef, newline);
     cursor_close(&c);
 }
@@ -1049,13 +1049,10 @@ shaped_lines(json_sink *j, const pt_envelope *env, const pt_shape *shape, const 
         if ((!h || h->sec != ev.ts.sec) && !(h = head_for(j->memory, env, &ev, plan)))
             break;
         head_usec(h, ev.ts.nsec);
-        char *w = cursor_room(&c, need);
-        for (size_t i = 0; i < h->len; i += 32)
-            memcpy(w + i, h->text + i, 32);
-        c.w = w + h->len;
-        w = planned_fields_at(&c, plan,
-                              (event_fields){shape->fields, values + e * stride, shape->n, true},
-                              short_texts);
+        c.w = put_head(cursor_room(&c, need), h);
+        char *w = planned_fields_at(
+            &c, plan, (event_fields){shape->fields, values + e * stride, shape->n, true},
+            short_texts);
         w[0] = '}';
         w[1] = '\n';
         c.w = w + 2;

@@ -186,8 +186,7 @@ void http_msg_header_done(http_msg *m, size_t max)
     http_hdr *h = &m->hdrs[idx];
     value_start(m, max, h);
     for (size_t k = 0; k < sizeof known_headers / sizeof known_headers[0]; k++) {
-        if (h->name_len != known_headers[k].len ||
-            !name_is_n(m, h, known_headers[k].name, known_headers[k].len))
+        if (!name_is_n(m, h, known_headers[k].name, known_headers[k].len))
             continue;
         int *slot = (int *)((char *)m + known_headers[k].at);
         if (*slot < 0)

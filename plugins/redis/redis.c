@@ -65,10 +65,11 @@ static void *redis_init(const pt_host *host, const pt_options *opts, char **erro
         cfg->max_arg_bytes > cfg->max_reply_bytes ? cfg->max_arg_bytes : cfg->max_reply_bytes;
     cfg->limits.prefix_bytes = prefix < PT_RESP_MIN_PREFIX ? PT_RESP_MIN_PREFIX : prefix;
     cfg->shaped = PT_HOST_HAS(host, shape) && PT_HOST_HAS(host, emit_shaped);
+    bool batched = cfg->shaped && PT_HOST_HAS(host, emit_shaped_batch);
     cfg->shapes = calloc(RD_LAYOUTS, sizeof(*cfg->shapes));
-    if (cfg->shaped && PT_HOST_HAS(host, emit_shaped_batch))
+    if (batched)
         cfg->batch = calloc(1, sizeof(*cfg->batch));
-    if (!cfg->shapes || (cfg->shaped && PT_HOST_HAS(host, emit_shaped_batch) && !cfg->batch)) {
+    if (!cfg->shapes || (batched && !cfg->batch)) {
         free(cfg->shapes);
         free(cfg);
         *error = strdup("redis: out of memory");
@@ -184,7 +185,6 @@ rd_cmd *rd_build_slot_slow(rd_stream *st)
         rd_fifo_pop(st);
     }
     rd_cmd *c = rd_fifo_tail(st);
-    rd_slot_clear(c);
     if (!c->mem) {
         size_t spans = (size_t)cfg->max_args * sizeof(pt_span);
         c->mem = malloc(spans + (size_t)cfg->max_args * cfg->max_arg_bytes);
@@ -288,32 +288,29 @@ static inline uint32_t cmd_layout(const rd_stream *st, const rd_cmd *c)
     return c->ev_bits | (st->resp != 2 ? EV_RESP : 0);
 }
 
-/* The key of complete command c, or NULL (as cmd_key() finds it, from its layout bits). */
-static inline const pt_span *cmd_key_bits(const rd_cmd *c)
+/* The command values of the event st->ev holds (its layout `layout`) for command c, written
+ * at v: name, args, arg_bytes, the key when EV_KEY, seq, request_bytes at fixed places;
+ * inline, blocking and multi (constant true when present) copied from st->val when v is
+ * elsewhere; resp last. Returns the index of the first reply value (st->ev_reply_at). */
+static inline size_t command_values(const rd_stream *st, const rd_cmd *c, uint32_t layout,
+                                    pt_value *v)
 {
-    return (c->ev_bits & EV_KEY) ? &c->args[c->key_index] : NULL;
-}
-
-/* Rewrite the command values of st->val, built for the same layout; returns the index of the
- * first reply field. */
-static inline size_t cmd_values(rd_stream *st, const rd_cmd *c, const pt_span *key)
-{
-    pt_value *v = st->val;
-    size_t n = 0;
-    v[n++].str = PT_SPAN(c->name, c->name_len);
-    v[n].list.items = c->args;
-    v[n].list.count = c->n_args;
-    v[n++].list.total = c->argc - c->name_words;
-    v[n++].u = c->arg_bytes;
-    if (key)
-        v[n++].str = *key;
-    v[n++].u = c->seq;
-    v[n++].u = c->wire_bytes;
-    /* inline, blocking, multi: constant true when present */
-    n += (size_t)c->is_inline + (size_t)c->blocking + (size_t)c->in_multi;
-    if (st->resp != 2)
-        v[n++].u = (uint64_t)st->resp;
-    return n;
+    v[0].str = PT_SPAN(c->name, c->name_len);
+    v[1].list.items = c->args;
+    v[1].list.count = c->n_args;
+    v[1].list.total = c->argc - c->name_words;
+    v[2].u = c->arg_bytes;
+    size_t k = 3;
+    if (layout & EV_KEY)
+        v[k++].str = c->args[c->key_index];
+    v[k++].u = c->seq;
+    v[k++].u = c->wire_bytes;
+    size_t n = st->ev_reply_at;
+    if (layout & EV_RESP)
+        v[--n].u = (uint64_t)st->resp;
+    for (; v != st->val && k < n; k++) /* inline, blocking, multi */
+        v[k] = st->val[k];
+    return st->ev_reply_at;
 }
 
 void rd_batch_flush(const rd_config *cfg)
@@ -375,11 +372,10 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
 {
     pt_field *f = st->ev;
     pt_value *v = st->val;
-    const pt_span *key = cmd_key_bits(c);
     uint32_t layout = cmd_layout(st, c) | (r ? EV_REPLY : 0) | (r && r->null ? EV_REPLY_NULL : 0);
     size_t n = 0;
     if (layout == st->ev_layout) {
-        n = cmd_values(st, c, key);
+        n = command_values(st, c, layout, v);
         if (r) {
             if (r->null)
                 n++; /* null */
@@ -422,31 +418,14 @@ static __attribute__((noinline)) void emit_scalar_rebuild(rd_stream *st, rd_cmd 
     rd_emit_command(st, c, &r, reply_bytes, st->ts);
 }
 
-/* The values of the event st->ev holds for command c and a scalar reply, written at v (the
- * layout being the one st->ev holds): the command's values at fixed places (name, args,
- * arg_bytes, the key when EV_KEY, seq, request_bytes; inline, blocking and multi constant,
- * copied from st->val when v is elsewhere; resp last) and its reply's from st->ev_reply_at,
- * value, type name and error flag taken straight from the type byte. Returns the count. */
+/* The values of the event st->ev holds (its layout `layout`) for command c and a scalar
+ * reply, written at v: the command's (command_values()), then the reply's, value, type name
+ * and error flag taken straight from the type byte. Returns the count. */
 static inline size_t scalar_values(const rd_stream *st, const rd_cmd *c, uint32_t layout,
                                    pt_value *v, pt_resp_type type, pt_span value,
                                    uint64_t reply_bytes)
 {
-    v[0].str = PT_SPAN(c->name, c->name_len);
-    v[1].list.items = c->args;
-    v[1].list.count = c->n_args;
-    v[1].list.total = c->argc - c->name_words;
-    v[2].u = c->arg_bytes;
-    size_t k = 3;
-    if (layout & EV_KEY)
-        v[k++].str = c->args[c->key_index];
-    v[k++].u = c->seq;
-    v[k++].u = c->wire_bytes;
-    size_t n = st->ev_reply_at;
-    if (layout & EV_RESP)
-        v[--n].u = (uint64_t)st->resp;
-    for (; v != st->val && k < n; k++) /* inline, blocking, multi */
-        v[k] = st->val[k];
-    n = st->ev_reply_at;
+    size_t n = command_values(st, c, layout, v);
     v[n++].str = value;
     v[n++].str = type_names[type];
     v[n++].b = type == PT_RESP_ERROR;
@@ -500,9 +479,7 @@ void rd_reply_scalar(void *ctx, pt_resp_type t, const uint8_t *val, size_t len, 
     }
     st->rep_tentative = false;
     emit_scalar(st, &st->ring[st->head], t, PT_SPAN(val, len), wire_bytes);
-    /* rd_fifo_pop(), count known to be > 0 */
-    st->head = st->head + 1 == st->cap ? 0 : st->head + 1;
-    st->count--;
+    rd_fifo_pop(st);
 }
 
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts)

@@ -272,18 +272,25 @@ static inline void rd_slot_clear(rd_cmd *c)
     c->name_words = 1;
 }
 
-/* rd_build_slot() when the FIFO is full or must grow, or the slot has no buffers yet. */
+/* rd_next_slot() when the FIFO is full or must grow, or the slot has no buffers yet: the
+ * slot after the waiting commands (not cleared), with its buffers. */
 rd_cmd *rd_build_slot_slow(rd_stream *st);
 
-/* The slot of the command about to be read (after the waiting ones), cleared; the oldest
- * waiting command is given up (`unanswered`, max_pending) when max_pending are waiting. */
-static inline rd_cmd *rd_build_slot(rd_stream *st)
+/* The slot of the command about to be read (after the waiting ones), as it was left (not
+ * cleared): at once when there is room and it has its buffers, else by rd_build_slot_slow(). */
+static inline rd_cmd *rd_next_slot(rd_stream *st)
 {
     if (st->count >= st->cfg->max_pending || st->count + 1 > st->cap)
         return rd_build_slot_slow(st);
     rd_cmd *c = rd_fifo_tail(st);
-    if (!c->mem)
-        return rd_build_slot_slow(st);
+    return c->mem ? c : rd_build_slot_slow(st);
+}
+
+/* The slot of the command about to be read, cleared; the oldest waiting command is given up
+ * (`unanswered`, max_pending) when max_pending are waiting. */
+static inline rd_cmd *rd_build_slot(rd_stream *st)
+{
+    rd_cmd *c = rd_next_slot(st);
     rd_slot_clear(c);
     return c;
 }

@@ -339,8 +339,8 @@ static __attribute__((noinline)) void command_generic(rd_stream *st, rd_cmd *c, 
  * by word, which starts from a cleared slot). A slot that last held the same usual command
  * (c->usual, which rd_slot_clear() resets, and the same info) already has its name,
  * name_len, blocking, name_words, expect and is_inline: they are not written again. */
-static inline uint32_t command_usual(const rd_config *cfg, rd_cmd *c, const pt_rcmd *info,
-                                     const pt_span *argv, size_t argc)
+static inline void command_usual(const rd_config *cfg, rd_cmd *c, const pt_rcmd *info,
+                                 const pt_span *argv, size_t argc)
 {
     /* in locals: the copies could alias them, which would reload them for each argument */
     uint8_t *const buf = c->buf;
@@ -377,8 +377,6 @@ static inline uint32_t command_usual(const rd_config *cfg, rd_cmd *c, const pt_r
         set_name(c, info, argv[0]);
         c->usual = true;
     }
-    /* its event's layout bits but multi (rd_cmd_bits() from what is known here) */
-    return EV_BUILT | (keyed && at < kept ? EV_KEY : 0) | (c->blocking ? EV_BLOCKING : 0);
 }
 
 /* A whole command from the parser's fast path (pt_resp_on_command): what req_value and
@@ -387,27 +385,16 @@ void rd_request_command(void *ctx, const pt_span *argv, size_t argc, uint64_t wi
 {
     rd_stream *st = ctx;
     const rd_config *cfg = st->cfg;
-    rd_cmd *c = rd_fifo_tail(st);
-    if (st->count >= cfg->max_pending || st->count + 1 > st->cap || !c->mem)
-        c = rd_build_slot_slow(st);
+    rd_cmd *c = rd_next_slot(st);
     const pt_rcmd *info = argv[0].len == argv[0].full_len ? name_info(st, argv[0]) : NULL;
     st->building = false;
     st->req_tentative = false;
     /* name_info() leaves info in st->last_info, and st->last_usual tells is_usual() of it */
-    if (!info || !st->last_usual || st->reply_mode != 0) {
+    if (!info || !st->last_usual || st->reply_mode != 0)
         command_generic(st, c, info, argv, argc);
-        rd_command_complete(st, c, wire_bytes, false);
-        return;
-    }
-    /* rd_command_complete() for it: no session command, replies on (is_inline is false:
-     * command_usual) */
-    uint32_t bits = command_usual(cfg, c, info, argv, argc);
-    c->wire_bytes = wire_bytes;
-    c->ts = *st->ts;
-    c->seq = ++st->next_seq;
-    c->in_multi = st->in_multi;
-    c->ev_bits = bits | (st->in_multi ? EV_MULTI : 0);
-    st->count++;
+    else
+        command_usual(cfg, c, info, argv, argc);
+    rd_command_complete(st, c, wire_bytes, false);
 }
 
 const pt_resp_handler rd_request_handler = {

@@ -625,40 +625,6 @@ static int step_inline(pt_resp_parser *p, size_t len)
     return process_inline(p, p->line, n, wire);
 }
 
-/* A complete "[-]digits\r\n" header at d, as the byte-wise states would read it: returns the
- * bytes it takes and the number, or 0 when it is not wholly there (or is malformed: the
- * byte-wise states then report the error at the right offset). */
-static size_t header_here(const uint8_t *d, size_t len, int64_t *out)
-{
-    /* the usual one- and two-digit headers first */
-    if (len >= 4 && d[0] >= '0' && d[0] <= '9') {
-        if (d[1] == '\r' && d[2] == '\n') {
-            *out = d[0] - '0';
-            return 3;
-        }
-        if (d[1] >= '0' && d[1] <= '9' && d[2] == '\r' && d[3] == '\n') {
-            *out = (d[0] - '0') * 10 + (d[1] - '0');
-            return 4;
-        }
-    }
-    size_t i = 0;
-    bool neg = false;
-    uint64_t v = 0;
-    if (i < len && d[i] == '-') {
-        neg = true;
-        i++;
-    }
-    size_t start = i;
-    while (i < len && d[i] >= '0' && d[i] <= '9' && i - start < RESP_MAX_LEN_DIGITS) {
-        v = v * 10 + (uint64_t)(d[i] - '0');
-        i++;
-    }
-    if (i == start || i + 1 >= len || d[i] != '\r' || d[i + 1] != '\n')
-        return 0;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return i + 2;
-}
-
 /* An unsigned "<digits>\r\n" length wholly in [s, end): returns the byte after its LF and
  * the number, or NULL when it is not wholly there, is empty, signed or longer than
  * RESP_MAX_LEN_DIGITS (the byte-wise states then read it and report any error at its byte).
@@ -695,27 +661,25 @@ static inline const uint8_t *len_here(const uint8_t *s, const uint8_t *end, uint
     return s + 2;
 }
 
+/* A complete "[-]digits\r\n" header at d, as the byte-wise states would read it: returns the
+ * bytes it takes and the number, or 0 when it is not wholly there (or is malformed: the
+ * byte-wise states then report the error at the right offset). len_here() with a sign. */
+static size_t header_here(const uint8_t *d, size_t len, int64_t *out)
+{
+    bool neg = len > 0 && d[0] == '-';
+    uint64_t v;
+    const uint8_t *end = len_here(d + neg, d + len, &v);
+    if (!end)
+        return 0;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return (size_t)(end - d);
+}
+
 /* A "$<digits>\r\n" bulk header wholly in [q, end), as len_here() reads it: the byte after its
- * LF and the length, or NULL. The usual one- and two-digit lengths are read first, with the
- * bounds checked once. */
+ * LF and the length, or NULL. */
 static inline const uint8_t *bulk_len_here(const uint8_t *q, const uint8_t *end, uint64_t *m)
 {
-    if (end - q >= 5 && q[0] == '$') {
-        unsigned d0 = (unsigned)q[1] - '0', d1 = (unsigned)q[2] - '0';
-        if (d0 < 10) {
-            if (q[2] == '\r' && q[3] == '\n') {
-                *m = d0;
-                return q + 4;
-            }
-            if (d1 < 10 && q[3] == '\r' && q[4] == '\n') {
-                *m = d0 * 10 + d1;
-                return q + 5;
-            }
-        }
-    }
-    if (q >= end || *q != '$')
-        return NULL;
-    return len_here(q + 1, end, m);
+    return q < end && *q == '$' ? len_here(q + 1, end, m) : NULL;
 }
 
 /* Whether a CRLF is at p (two readable bytes): one 16-bit comparison. */
