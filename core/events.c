@@ -69,41 +69,25 @@ pt_event pt_shape_event(const pt_shape *shape, const pt_time *ts, const pt_value
         .kind = shape->kind, .ts = *ts, .fields = shape->fields, .n_fields = shape->n};
 }
 
-/* pt_events_emit_shaped() to every sink: the values to those with write_shaped, to the
- * others each event as the shape's fields (filled once per event). Event by event, so that
- * every sink sees them in order. */
-static void emit_shaped_each(pt_events *bus, const pt_envelope *env, const pt_shape *shape,
-                             size_t n, const pt_time *ts, const pt_value *values, size_t stride)
-{
-    for (size_t e = 0; e < n; e++) {
-        const pt_value *v = values + e * stride;
-        bool filled = false;
-        pt_event ev;
-        for (size_t i = 0; i < bus->n_sinks; i++) {
-            pt_sink *s = bus->sinks[i];
-            if (s->ops->write_shaped) {
-                s->ops->write_shaped(s, env, shape, 1, &ts[e], v, stride);
-                continue;
-            }
-            if (!filled)
-                ev = pt_shape_event(shape, &ts[e], v);
-            filled = true;
-            pt_sink_write(s, env, &ev);
-        }
-    }
-}
-
 void pt_events_emit_shaped(pt_events *bus, const pt_envelope *env, const pt_shape *shape, size_t n,
                            const pt_time *ts, const pt_value *values, size_t stride)
 {
     if (!bus)
         return;
     bus->events += n;
-    pt_sink *one = bus->sinks[0];
-    if (G_LIKELY(bus->n_sinks == 1 && one->ops->write_shaped))
-        one->ops->write_shaped(one, env, shape, n, ts, values, stride);
-    else
-        emit_shaped_each(bus, env, shape, n, ts, values, stride);
+    /* Sink by sink (each sees the events in order): the values, all n at once, to those with
+     * write_shaped; to the others each event as the shape's fields. */
+    for (size_t i = 0; i < bus->n_sinks; i++) {
+        pt_sink *s = bus->sinks[i];
+        if (s->ops->write_shaped) {
+            s->ops->write_shaped(s, env, shape, n, ts, values, stride);
+            continue;
+        }
+        for (size_t e = 0; e < n; e++) {
+            pt_event ev = pt_shape_event(shape, &ts[e], values + e * stride);
+            pt_sink_write(s, env, &ev);
+        }
+    }
     bus->since_check += (uint32_t)n;
     if (bus->since_check >= PT_EVENTS_CLOCK_EVERY) {
         bus->since_check = 0;
