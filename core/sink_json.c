@@ -84,17 +84,34 @@ static void put_key(GString *out, const char *name, const char *suffix)
     pt_buf_append_lit(out, "\":");
 }
 
-/* ,"name": for a name the host checked ([a-z0-9_]{1,64}): nothing to escape. */
-static void put_checked_key(GString *out, const char *name)
+/* Keys of checked names, written without a look at their bytes. */
+#define JSON_FAST_NAME_MAX 64                       /* the host checks names to [a-z0-9_]{1,64} */
+#define JSON_KEY_MAX       (JSON_FAST_NAME_MAX + 4) /* ,"name": */
+#define JSON_KEY_COPY      32 /* keys up to this long are copied with one fixed move */
+
+/* ,"name": at w (room for JSON_KEY_MAX bytes); returns its length, 0 when the name is longer
+ * than JSON_FAST_NAME_MAX. */
+static inline size_t fast_key(char *w, const char *name)
 {
-    size_t n = strlen(name);
-    char *w = pt_buf_reserve(out, n + 4);
+    size_t n = strnlen(name, JSON_FAST_NAME_MAX + 1);
+    if (n > JSON_FAST_NAME_MAX)
+        return 0;
     w[0] = ',';
     w[1] = '"';
     memcpy(w + 2, name, n);
     w[2 + n] = '"';
     w[3 + n] = ':';
-    pt_buf_commit(out, n + 4);
+    return n + 4;
+}
+
+/* ,"name": for a name the host checked ([a-z0-9_]{1,64}): nothing to escape. */
+static void put_checked_key(GString *out, const char *name)
+{
+    size_t n = fast_key(pt_buf_reserve(out, JSON_KEY_MAX), name);
+    if (n)
+        pt_buf_commit(out, n);
+    else
+        put_key(out, name, NULL);
 }
 
 static void put_str(GString *out, const char *s)
@@ -422,27 +439,6 @@ static void put_envelope(GString *out, const pt_envelope *env, const char *kind,
     pt_buf_commit(out, (size_t)(w - start));
 }
 
-/* The fast path: a field with a checked name whose value needs no escaping, base64 or
- * companion key (the usual case) is written straight into the buffer, one pass per field. */
-#define JSON_FAST_NAME_MAX 64                       /* the host checks names to [a-z0-9_]{1,64} */
-#define JSON_KEY_MAX       (JSON_FAST_NAME_MAX + 4) /* ,"name": */
-#define JSON_KEY_COPY      32 /* keys up to this long are copied with one fixed move */
-
-/* ,"name": at w (room for JSON_KEY_MAX bytes); returns its length, 0 when the name is longer
- * than JSON_FAST_NAME_MAX. */
-static inline size_t fast_key(char *w, const char *name)
-{
-    size_t n = strnlen(name, JSON_FAST_NAME_MAX + 1);
-    if (n > JSON_FAST_NAME_MAX)
-        return 0;
-    w[0] = ',';
-    w[1] = '"';
-    memcpy(w + 2, name, n);
-    w[2 + n] = '"';
-    w[3 + n] = ':';
-    return n + 4;
-}
-
 /* Per-shape plans (per renderer, see json_memory): for every field of an event shape
  * (pt_envelope.shape_id: remembered by the host or declared), the text that starts it for the type
  * it had when planned: the key and what the value begins with (,"name":" for STR, ,"name":[ for
@@ -565,17 +561,6 @@ static inline char *cursor_room(json_cursor *c, size_t need)
     return c->w;
 }
 
-/* A key text at w: one fixed move for the short ones (key has JSON_KEY_COPY readable bytes
- * and w JSON_KEY_MAX bytes of room). */
-static inline char *copy_key(char *w, const char *key, size_t len)
-{
-    if (len <= JSON_KEY_COPY)
-        memcpy(w, key, JSON_KEY_COPY);
-    else
-        memcpy(w, key, len);
-    return w + len;
-}
-
 /* "value" at w for the n bytes at p when they need no escaping; NULL otherwise. */
 static inline char *fast_span_n(char *w, const uint8_t *p, size_t n)
 {
@@ -584,90 +569,6 @@ static inline char *fast_span_n(char *w, const uint8_t *p, size_t n)
     if (w)
         *w++ = '"';
     return w;
-}
-
-/* fast_span_n() of a span. */
-static inline char *fast_span(char *w, const pt_span *s)
-{
-    return fast_span_n(w, s->ptr, span_len(s));
-}
-
-/* A list whose items all need no escaping, with its key, at the cursor (room made for it and
- * `spare` bytes more); NULL otherwise. */
-static inline char *fast_list(json_cursor *c, const char *key, size_t klen, const pt_field *f,
-                              size_t spare)
-{
-    const pt_span *items = f->v.list.items;
-    size_t count = f->v.list.count, need = spare + JSON_KEY_MAX + 2;
-    if (!items || f->v.list.total > count)
-        return NULL;
-    for (size_t i = 0; i < count; i++)
-        need += span_len(&items[i]) + 3;
-    char *w = copy_key(cursor_room(c, need), key, klen);
-    *w++ = '[';
-    for (size_t i = 0; i < count && w; i++) {
-        if (i)
-            *w++ = ',';
-        w = fast_span(w, &items[i]);
-    }
-    if (w)
-        *w++ = ']';
-    return w;
-}
-
-/* null, true or false at w (room for 8 bytes). */
-static inline char *fast_word(char *w, const pt_field *f)
-{
-    static const char words[3][8] = {"null", "true", "false"};
-    size_t k = f->type == PT_FIELD_NULL ? 0 : f->v.b ? 1 : 2;
-    memcpy(w, words[k], 8);
-    return w + (k == 2 ? 5 : 4);
-}
-
-/* The end of f written with its key text at the cursor (room made here), or NULL when the
- * value needs escaping, base64 or a companion key: then the general path renders it (what
- * was written past the cursor is not committed). */
-static inline char *fast_field(json_cursor *c, const char *key, size_t klen, const pt_field *f)
-{
-    switch (f->type) {
-    case PT_FIELD_STR: {
-        size_t n = span_len(&f->v.str);
-        if (f->v.str.full_len > n)
-            return NULL;
-        return fast_span(copy_key(cursor_room(c, JSON_KEY_MAX + n + 2), key, klen), &f->v.str);
-    }
-    case PT_FIELD_INT: {
-        char *w = copy_key(cursor_room(c, JSON_KEY_MAX + 21), key, klen);
-        int64_t v = f->v.i;
-        if (v < 0)
-            *w++ = '-';
-        return w + pt_escape_u64_to_inline(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-    }
-    case PT_FIELD_UINT: {
-        char *w = copy_key(cursor_room(c, JSON_KEY_MAX + 21), key, klen);
-        return w + pt_escape_u64_to_inline(w, f->v.u);
-    }
-    case PT_FIELD_BOOL:
-    case PT_FIELD_NULL:
-        return fast_word(copy_key(cursor_room(c, JSON_KEY_MAX + 8), key, klen), f);
-    case PT_FIELD_STR_LIST:
-        return fast_list(c, key, klen, f, 0);
-    default:
-        return NULL;
-    }
-}
-
-/* Field f at the cursor: the fast path with its key text, else the general path. */
-static inline void cursor_field(json_cursor *c, const char *key, size_t klen, const pt_field *f)
-{
-    char *end = key ? fast_field(c, key, klen, f) : NULL;
-    if (end) {
-        c->w = end;
-        return;
-    }
-    cursor_close(c);
-    put_field(c->out, f, true);
-    *c = cursor_open(c->out);
 }
 
 /* A plan's text of len bytes at w: one fixed move when `short_texts` (the plan's texts are
@@ -829,17 +730,30 @@ static void put_planned_fields(GString *out, const json_plan *plan, const pt_eve
 }
 
 /* The fields of an event with checked names but no plan (no shape id, or a shape too big to
- * plan): keys built per field. */
+ * plan): each field's plan text made for it, then its value as a planned event's. */
 static void put_checked_fields(GString *out, const pt_event *ev)
 {
-    char key[JSON_KEY_MAX];
+    char text[JSON_PLAN_TEXT_MAX + JSON_KEY_COPY];                 /* room for the fixed moves */
+    const size_t room = JSON_PLAN_TEXT_MAX + 24 + JSON_PLAN_SLACK; /* as plan_fill() counts */
     json_cursor c = cursor_open(out);
     for (size_t i = 0; i < ev->n_fields; i++) {
         const pt_field *f = &ev->fields[i];
         if (!f->name)
             continue;
-        size_t klen = fast_key(key, f->name);
-        cursor_field(&c, klen ? key : NULL, klen, f);
+        unsigned t = (unsigned)f->type;
+        size_t klen = t <= PT_FIELD_NULL ? fast_key(text, f->name) : 0;
+        if (klen) {
+            plan_op op = {text, (uint32_t)plan_text(text, klen, t), t};
+            char *w = cursor_room(&c, room);
+            char *end = planned_field(&c, &w, &op, &f->v, room, false);
+            if (end) {
+                c.w = end;
+                continue;
+            }
+        }
+        cursor_close(&c);
+        put_field(out, f, true);
+        c = cursor_open(out);
     }
     cursor_close(&c);
 }
