@@ -86,21 +86,6 @@ static void append_u_escape(GString *out, unsigned cp)
     pt_buf_append(out, e, 6);
 }
 
-#define SWAR_ONES  UINT64_C(0x0101010101010101)
-#define SWAR_HIGHS UINT64_C(0x8080808080808080)
-
-/* Whether any byte of x is below c (c <= 0x80; exact for "any", from Bit Twiddling Hacks). */
-static inline uint64_t swar_less(uint64_t x, uint8_t c)
-{
-    return (x - SWAR_ONES * c) & ~x & SWAR_HIGHS;
-}
-
-/* Whether any byte of x equals c. */
-static inline uint64_t swar_has(uint64_t x, uint8_t c)
-{
-    return swar_less(x ^ (SWAR_ONES * c), 1);
-}
-
 size_t pt_escape_json_plain(const uint8_t *p, size_t n)
 {
     size_t i = 0;
@@ -245,7 +230,7 @@ static size_t text_plain(const uint8_t *p, size_t n)
     for (; n - i >= 8; i += 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
-        if (pt_escape_json_special8(x) | swar_has(x, 0x7f))
+        if (pt_escape_json_special8(x) | pt_swar_has(x, 0x7f))
             break;
     }
     while (i < n && pt_escape_json_plain_byte[p[i]] && p[i] != 0x7f)

@@ -69,14 +69,26 @@ static inline void pt_buf_commit(GString *out, size_t n)
  * byte-wise. */
 size_t pt_escape_json_plain(const uint8_t *p, size_t n);
 
+#define PT_SWAR_ONES  UINT64_C(0x0101010101010101)
+#define PT_SWAR_HIGHS UINT64_C(0x8080808080808080)
+
+/* Non-zero when any byte of x is below c (c <= 0x80; exact for "any": Bit Twiddling Hacks). */
+static inline uint64_t pt_swar_less(uint64_t x, uint8_t c)
+{
+    return (x - PT_SWAR_ONES * c) & ~x & PT_SWAR_HIGHS;
+}
+
+/* Non-zero when any byte of x equals c. */
+static inline uint64_t pt_swar_has(uint64_t x, uint8_t c)
+{
+    return pt_swar_less(x ^ (PT_SWAR_ONES * c), 1);
+}
+
 /* Non-zero when any of the eight bytes of x must be escaped in a JSON string (not 0x20..0x7f,
- * or '"' or '\\'): word-at-a-time tests from Bit Twiddling Hacks, exact for "any". */
+ * or '"' or '\\'). */
 static inline uint64_t pt_escape_json_special8(uint64_t x)
 {
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-    return (x & highs) | ((x - ones * 0x20) & ~x & highs) | ((q - ones) & ~q & highs) |
-           ((b - ones) & ~b & highs);
+    return (x & PT_SWAR_HIGHS) | pt_swar_less(x, 0x20) | pt_swar_has(x, '"') | pt_swar_has(x, '\\');
 }
 
 #ifdef __SSE2__

@@ -70,13 +70,6 @@ static bool envelope_name(const char *s, size_t n)
     return false;
 }
 
-/* Verdicts on a name, as bits (plugin_shapes.h). */
-enum {
-    NAME_KIND_OK = PT_NAME_KIND_OK,
-    NAME_FIELD_OK = PT_NAME_FIELD_OK,
-    NAME_READ_ONLY = PT_NAME_READ_ONLY
-};
-
 /* Names already checked, keyed by their address (producers emit the same string literals
  * event after event), each with a copy of the text it had when checked: a hit costs one
  * short string comparison instead of the full check, and a name rewritten in place (a
@@ -86,7 +79,7 @@ enum {
  * the home slot is overwritten. Emits run on the capture thread only. */
 typedef struct name_slot {
     const char *ptr;
-    uint8_t verdict; /* NAME_* bits */
+    uint8_t verdict; /* PT_NAME_* bits */
     char text[PT_HOST_NAME_MAX + 1];
 } name_slot;
 
@@ -129,8 +122,8 @@ static bool name_read_only(const char *s, size_t n)
 static name_slot name_cache[PT_HOST_NAME_CACHE_SLOTS];
 G_STATIC_ASSERT((PT_HOST_NAME_CACHE_SLOTS & (PT_HOST_NAME_CACHE_SLOTS - 1)) == 0);
 
-/* The verdict bits of name s (0: not a valid name). */
-static unsigned name_verdict(const char *s)
+/* The verdict bits of name s (PT_NAME_*; 0: not a valid name). */
+unsigned pt_plugin_host_name_verdict(const char *s)
 {
     if (!s)
         return 0;
@@ -139,7 +132,7 @@ static unsigned name_verdict(const char *s)
     size_t slot = home;
     for (unsigned k = 0; k < PT_HOST_NAME_CACHE_PROBES; k++) {
         name_slot *e = &name_cache[(home + k) & (PT_HOST_NAME_CACHE_SLOTS - 1)];
-        if (e->ptr == s && ((e->verdict & NAME_READ_ONLY) || strcmp(e->text, s) == 0))
+        if (e->ptr == s && ((e->verdict & PT_NAME_READ_ONLY) || strcmp(e->text, s) == 0))
             return e->verdict;
         if (e->ptr == s || !e->ptr) {
             slot = (home + k) & (PT_HOST_NAME_CACHE_SLOTS - 1);
@@ -149,18 +142,13 @@ static unsigned name_verdict(const char *s)
     size_t n = valid_name(s);
     if (n == 0)
         return 0;
-    unsigned v = NAME_KIND_OK | (envelope_name(s, n) ? 0 : NAME_FIELD_OK) |
-                 (name_read_only(s, n) ? NAME_READ_ONLY : 0);
+    unsigned v = PT_NAME_KIND_OK | (envelope_name(s, n) ? 0 : PT_NAME_FIELD_OK) |
+                 (name_read_only(s, n) ? PT_NAME_READ_ONLY : 0);
     name_slot *e = &name_cache[slot];
     e->ptr = s;
     e->verdict = (uint8_t)v;
     memcpy(e->text, s, n + 1);
     return v;
-}
-
-unsigned pt_plugin_host_name_verdict(const char *s)
-{
-    return name_verdict(s);
 }
 
 /* Event shapes already checked: the kind and field name pointers of an event whose names
@@ -209,14 +197,14 @@ static uint64_t shape_known(const char *kind, const pt_field *f, size_t n, bool 
  * remembered). */
 static bool field_names_ok(const char *kind, const pt_field *f, size_t n, uint64_t *shape)
 {
-    unsigned all = name_verdict(kind);
+    unsigned all = pt_plugin_host_name_verdict(kind);
     for (size_t i = 0; i < n; i++) {
-        unsigned v = name_verdict(f[i].name);
-        if (!(v & NAME_FIELD_OK))
+        unsigned v = pt_plugin_host_name_verdict(f[i].name);
+        if (!(v & PT_NAME_FIELD_OK))
             return false;
         all &= v;
     }
-    if ((all & NAME_READ_ONLY) && n <= PT_HOST_SHAPE_FIELDS) {
+    if ((all & PT_NAME_READ_ONLY) && n <= PT_HOST_SHAPE_FIELDS) {
         shape_slot *e = shape_home(kind, n);
         e->kind = kind;
         e->n = n;
@@ -245,7 +233,7 @@ static const char *check_event(const char *kind, const pt_time *ts, const pt_fie
     uint64_t known = kind && n <= limits.max_fields && (fields || !n)
                          ? shape_known(kind, fields, n, &values_ok)
                          : 0;
-    if (!known && !(name_verdict(kind) & NAME_KIND_OK))
+    if (!known && !(pt_plugin_host_name_verdict(kind) & PT_NAME_KIND_OK))
         return "event kind is not [a-z0-9_]+";
     const char *why_ts = ts_problem(ts);
     if (why_ts)
