@@ -313,6 +313,20 @@ static inline size_t command_values(const rd_stream *st, const rd_cmd *c, uint32
     return st->ev_reply_at;
 }
 
+/* The reply values after the command's, from v[n] on: the reply (for a null reply, whose
+ * field is a constant null, an empty span that no one reads), its type name, the error flag,
+ * its bytes and the latency. Returns the count. */
+static inline size_t reply_values(pt_value *v, size_t n, pt_span reply, pt_span type_name,
+                                  bool error, uint64_t reply_bytes, int64_t latency_us)
+{
+    v[n++].str = reply;
+    v[n++].str = type_name;
+    v[n++].b = error;
+    v[n++].u = reply_bytes;
+    v[n++].i = latency_us;
+    return n;
+}
+
 void rd_batch_flush(const rd_config *cfg)
 {
     rd_batch *b = cfg->batch;
@@ -377,14 +391,9 @@ void rd_emit_command(rd_stream *st, rd_cmd *c, const rd_reply *r, uint64_t reply
     if (layout == st->ev_layout) {
         n = command_values(st, c, layout, v);
         if (r) {
-            if (r->null)
-                n++; /* null */
-            else
-                v[n++].str = reply_span(r, reply_bytes);
-            v[n++].str = reply_type_name(r);
-            v[n++].b = r->error;
-            v[n++].u = reply_bytes;
-            v[n++].i = pt_time_diff_us(reply_ts, &c->ts);
+            pt_span reply = r->null ? PT_SPAN(NULL, 0) : reply_span(r, reply_bytes);
+            n = reply_values(v, n, reply, reply_type_name(r), r->error, reply_bytes,
+                             pt_time_diff_us(reply_ts, &c->ts));
         } else {
             n += 4; /* null reply, "none", 0 bytes, null latency */
         }
@@ -425,13 +434,8 @@ static inline size_t scalar_values(const rd_stream *st, const rd_cmd *c, uint32_
                                    pt_value *v, pt_resp_type type, pt_span value,
                                    uint64_t reply_bytes)
 {
-    size_t n = command_values(st, c, layout, v);
-    v[n++].str = value;
-    v[n++].str = type_names[type];
-    v[n++].b = type == PT_RESP_ERROR;
-    v[n++].u = reply_bytes;
-    v[n++].i = pt_time_diff_us(st->ts, &c->ts);
-    return n;
+    return reply_values(v, command_values(st, c, layout, v), value, type_names[type],
+                        type == PT_RESP_ERROR, reply_bytes, pt_time_diff_us(st->ts, &c->ts));
 }
 
 /* rd_emit_command() for a whole, non-null simple string, error, integer or bulk string reply

@@ -164,7 +164,6 @@ typedef struct rd_stream {
     size_t last_len;          /* the length of its name */
     uint8_t last_raw[16];     /* its name as it came, when at most 16 bytes (last_raw_ok) */
     bool last_raw_ok;
-    bool last_usual; /* last_info is a usual command (request.c, is_usual) */
 
     /* session */
     int resp;       /* 2 or 3 */

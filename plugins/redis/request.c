@@ -173,24 +173,30 @@ static inline bool name_is(const uint8_t *s, const char *ref, size_t n)
     return true;
 }
 
+/* The first and last 8 bytes of p[0..n) when n >= 8, else the first and last 4 (n >= 4):
+ * two overlapping loads that stay inside the n bytes and together cover them. */
+static inline void edge_words(const uint8_t *p, size_t n, uint64_t *head, uint64_t *tail)
+{
+    if (n >= 8) {
+        memcpy(head, p, 8);
+        memcpy(tail, p + n - 8, 8);
+        return;
+    }
+    uint32_t h, t;
+    memcpy(&h, p, 4);
+    memcpy(&t, p + n - 4, 4);
+    *head = h;
+    *tail = t;
+}
+
 /* Whether the n (at most 16) bytes at a and b are the same: two overlapping loads of each
  * instead of a loop (a is the name as it came, b the copy of the last one). */
 static inline bool same_raw(const uint8_t *a, const uint8_t *b, size_t n)
 {
-    if (n >= 8) {
-        uint64_t a0, a1, b0, b1;
-        memcpy(&a0, a, 8);
-        memcpy(&a1, a + n - 8, 8);
-        memcpy(&b0, b, 8);
-        memcpy(&b1, b + n - 8, 8);
-        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-    }
     if (n >= 4) {
-        uint32_t a0, a1, b0, b1;
-        memcpy(&a0, a, 4);
-        memcpy(&a1, a + n - 4, 4);
-        memcpy(&b0, b, 4);
-        memcpy(&b1, b + n - 4, 4);
+        uint64_t a0, a1, b0, b1;
+        edge_words(a, n, &a0, &a1);
+        edge_words(b, n, &b0, &b1);
         return ((a0 ^ b0) | (a1 ^ b1)) == 0;
     }
     if (n == 0)
@@ -208,19 +214,20 @@ static inline bool is_usual(const pt_rcmd *info)
            info->key <= PT_RKEY_ARG2;
 }
 
-/* The command info of name v (whole): the last one when v is spelled as the last name was
- * (pipelines repeat commands: a comparison of the bytes as they came), else the last one when
- * v is its name in another case, else a hash lookup. Remembers the result (whether it is usual
- * too: st->last_usual) and its spelling. */
+/* The command info of name word v (NULL when unknown, or when v was shortened): the last one
+ * when v is spelled as the last name was (pipelines repeat commands: a comparison of the
+ * bytes as they came), else the last one when v is its name in another case, else a hash
+ * lookup. Remembers the result and its spelling. */
 static inline const pt_rcmd *name_info(rd_stream *st, pt_span v)
 {
+    if (v.len != v.full_len)
+        return NULL;
     const pt_rcmd *info = st->last_info;
     if (v.len == st->last_len && st->last_raw_ok && same_raw(v.ptr, st->last_raw, v.len))
         return info;
     if (!info || v.len != st->last_len || !name_is(v.ptr, info->name, v.len)) {
         info = st->last_info = pt_rcmd_find(v.ptr, v.len);
         st->last_len = info ? v.len : 0;
-        st->last_usual = info && is_usual(info);
     }
     st->last_raw_ok = info && v.len <= sizeof(st->last_raw);
     if (st->last_raw_ok)
@@ -283,7 +290,7 @@ static void on_arg(rd_stream *st, rd_cmd *c, uint64_t w, pt_span v)
 /* The command word: look the name up and set the name. */
 static void on_name(rd_stream *st, rd_cmd *c, pt_span v)
 {
-    set_name(c, v.len == v.full_len ? name_info(st, v) : NULL, v);
+    set_name(c, name_info(st, v), v);
 }
 
 static void on_word(rd_stream *st, rd_cmd *c, pt_span v)
@@ -386,11 +393,10 @@ void rd_request_command(void *ctx, const pt_span *argv, size_t argc, uint64_t wi
     rd_stream *st = ctx;
     const rd_config *cfg = st->cfg;
     rd_cmd *c = rd_next_slot(st);
-    const pt_rcmd *info = argv[0].len == argv[0].full_len ? name_info(st, argv[0]) : NULL;
+    const pt_rcmd *info = name_info(st, argv[0]);
     st->building = false;
     st->req_tentative = false;
-    /* name_info() leaves info in st->last_info, and st->last_usual tells is_usual() of it */
-    if (!info || !st->last_usual || st->reply_mode != 0)
+    if (!info || !is_usual(info) || st->reply_mode != 0)
         command_generic(st, c, info, argv, argc);
     else
         command_usual(cfg, c, info, argv, argc);
