@@ -997,6 +997,31 @@ void pt_mock_events_clear(pt_mockhost *m)
     g_ptr_array_set_size(m->events, 0);
 }
 
+/* A field of a type that holds no bytes (int, uint, double, bool, null), doubles printed with
+ * double_fmt; false for the others (strings, bytes, lists), which the caller writes. */
+static bool append_scalar(GString *g, const pt_field *f, const char *double_fmt)
+{
+    switch (f->type) {
+    case PT_FIELD_INT:
+        g_string_append_printf(g, "%" G_GINT64_FORMAT, (gint64)f->v.i);
+        return true;
+    case PT_FIELD_UINT:
+        g_string_append_printf(g, "%" G_GUINT64_FORMAT, (guint64)f->v.u);
+        return true;
+    case PT_FIELD_DOUBLE:
+        g_string_append_printf(g, double_fmt, f->v.d);
+        return true;
+    case PT_FIELD_BOOL:
+        g_string_append(g, f->v.b ? "true" : "false");
+        return true;
+    case PT_FIELD_NULL:
+        g_string_append(g, "null");
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* A span for pt_mock_events_dump(): quoted, \xHH outside printable ASCII, its full length. */
 static void dump_span(GString *g, const pt_span *v)
 {
@@ -1020,33 +1045,17 @@ char *pt_mock_events_dump(const pt_mockhost *m)
         for (size_t k = 0; k < e->n_fields; k++) {
             const pt_field *f = &e->fields[k];
             g_string_append_printf(g, " %s=", f->name);
-            switch (f->type) {
-            case PT_FIELD_STR:
-            case PT_FIELD_BYTES:
-                dump_span(g, &f->v.str);
-                break;
-            case PT_FIELD_INT:
-                g_string_append_printf(g, "%lld", (long long)f->v.i);
-                break;
-            case PT_FIELD_UINT:
-                g_string_append_printf(g, "%llu", (unsigned long long)f->v.u);
-                break;
-            case PT_FIELD_DOUBLE:
-                g_string_append_printf(g, "%.17g", f->v.d);
-                break;
-            case PT_FIELD_BOOL:
-                g_string_append(g, f->v.b ? "true" : "false");
-                break;
-            case PT_FIELD_STR_LIST:
+            if (append_scalar(g, f, "%.17g")) {
+                continue;
+            }
+            if (f->type == PT_FIELD_STR_LIST) {
                 g_string_append_c(g, '[');
                 for (size_t j = 0; j < f->v.list.count; j++) {
                     dump_span(g, &f->v.list.items[j]);
                 }
                 g_string_append_printf(g, "](%llu)", (unsigned long long)f->v.list.total);
-                break;
-            case PT_FIELD_NULL:
-                g_string_append(g, "null");
-                break;
+            } else if (f->type == PT_FIELD_STR || f->type == PT_FIELD_BYTES) {
+                dump_span(g, &f->v.str);
             }
         }
         g_string_append_c(g, '\n');
@@ -1124,22 +1133,13 @@ static void format_fields(GString *out, const pt_mock_event *ev)
     for (size_t i = 0; i < ev->n_fields; i++) {
         const pt_field *f = &ev->fields[i];
         g_string_append_printf(out, "%s%s=", i ? " " : "", f->name);
+        if (append_scalar(out, f, "%g")) {
+            continue;
+        }
         switch (f->type) {
         case PT_FIELD_STR:
         case PT_FIELD_BYTES:
             pt_mock_text_span_append(out, f->v.str, PT_MOCK_TEXT_FIELD_MAX, true);
-            break;
-        case PT_FIELD_INT:
-            g_string_append_printf(out, "%" G_GINT64_FORMAT, (gint64)f->v.i);
-            break;
-        case PT_FIELD_UINT:
-            g_string_append_printf(out, "%" G_GUINT64_FORMAT, (guint64)f->v.u);
-            break;
-        case PT_FIELD_DOUBLE:
-            g_string_append_printf(out, "%g", f->v.d);
-            break;
-        case PT_FIELD_BOOL:
-            g_string_append(out, f->v.b ? "true" : "false");
             break;
         case PT_FIELD_STR_LIST:
             g_string_append_c(out, '[');
@@ -1151,8 +1151,7 @@ static void format_fields(GString *out, const pt_mock_event *ev)
             }
             g_string_append_c(out, ']');
             break;
-        case PT_FIELD_NULL:
-            g_string_append(out, "null");
+        default:
             break;
         }
     }
