@@ -273,6 +273,16 @@ static __attribute__((noinline)) void stream_env_build(pt_stream *s)
     };
 }
 
+/* The envelope of s's events with shape id `shape_id` (built on the first emit and when the
+ * plugin changed). */
+static inline const pt_envelope *stream_env(pt_stream *s, uint64_t shape_id)
+{
+    if (G_UNLIKELY(s->env_plugin != s->plugin || !s->env_id))
+        stream_env_build(s);
+    s->env.shape_id = shape_id;
+    return &s->env;
+}
+
 static void host_log(pt_stream *s, pt_log_level level, const char *fmt, ...);
 
 /* A malformed event: dropped, counted, and the stream given up. */
@@ -296,12 +306,9 @@ static void host_emit(pt_stream *s, const char *kind, const pt_time *ts, const p
         drop_event(s, why);
         return;
     }
-    if (G_UNLIKELY(s->env_plugin != s->plugin || !s->env_id))
-        stream_env_build(s);
-    s->env.shape_id = shape;
     pt_event ev = {.kind = kind, .ts = *ts, .fields = fields, .n_fields = n_fields};
     s->plugin->events++;
-    pt_events_emit(s->bus, &s->env, &ev);
+    pt_events_emit(s->bus, stream_env(s, shape), &ev);
 }
 
 /* pt_host.shape: declare (or find) a shape; NULL, logged, when it is not valid. */
@@ -341,15 +348,12 @@ static inline const char *check_shaped(const pt_shape *shape, const pt_time *ts,
     return why ? why : pt_shape_check_values(shape, values);
 }
 
-/* Hand n checked events of shape to the bus (building the stream's envelope first). */
+/* Hand n checked events of shape to the bus. */
 static inline void send_shaped(pt_stream *s, const pt_shape *shape, size_t n, const pt_time *ts,
                                const pt_value *values, size_t stride)
 {
-    if (G_UNLIKELY(s->env_plugin != s->plugin || !s->env_id))
-        stream_env_build(s);
-    s->env.shape_id = shape->id;
     s->plugin->events += n;
-    pt_events_emit_shaped(s->bus, &s->env, shape, n, ts, values, stride);
+    pt_events_emit_shaped(s->bus, stream_env(s, shape->id), shape, n, ts, values, stride);
 }
 
 /* The events of a batch one at a time: the malformed ones dropped, the others sent. */

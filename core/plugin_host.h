@@ -47,4 +47,9 @@ void pt_plugin_host_set_limits(const pt_plugin_host_limits *lim);
 /* Misbehaviour counted by the host (events dropped because they were malformed). */
 uint64_t pt_plugin_host_bad_events(void);
 
+/* What the host says of an event kind or field name: bits of PT_NAME_* (0: not a valid
+ * name). The shape registry (plugin_shapes.c) asks it too. */
+enum { PT_NAME_KIND_OK = 1, PT_NAME_FIELD_OK = 2, PT_NAME_READ_ONLY = 4 };
+unsigned pt_plugin_host_name_verdict(const char *s);
+
 #endif

@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include "plugin_host.h"
+
 /* The declared shapes, each its own key (by kind, names and types: shape_hash, shape_equal). */
 static GHashTable *shapes;
 

@@ -18,10 +18,6 @@ typedef struct pt_shape_limits {
     size_t max_shapes; /* shapes declared in all (a plugin declaring per event is a bug) */
 } pt_shape_limits;
 
-/* What the host says of a name (pt_plugin_host_name_verdict bits). */
-enum { PT_NAME_KIND_OK = 1, PT_NAME_FIELD_OK = 2, PT_NAME_READ_ONLY = 4 };
-unsigned pt_plugin_host_name_verdict(const char *s);
-
 /* Why a value of type t is malformed (a NULL span that claims bytes, NULL list items, an
  * unknown type), or NULL. Asked for every field of an event emitted as fields (the common
  * types take one or two compares) and for the fields of a shaped event found malformed. */

@@ -249,18 +249,11 @@ static pt_field reply_field(const rd_reply *r, uint64_t reply_bytes)
     return PT_F_STR("reply", reply_span(r, reply_bytes));
 }
 
-static const pt_span *cmd_key(const rd_cmd *c)
-{
-    if (c->key_index < 0 || (uint64_t)c->key_index >= c->n_args || !c->args)
-        return NULL;
-    return &c->args[c->key_index];
-}
-
 /* The fields describing a command, shared by `command` and `unanswered`. */
 static size_t cmd_fields(const rd_stream *st, const rd_cmd *c, pt_field *f)
 {
     size_t n = 0;
-    const pt_span *key = cmd_key(c);
+    const pt_span *key = rd_cmd_key(c);
     f[n++] = PT_F_STR("command", PT_SPAN(c->name, c->name_len));
     f[n++] = PT_F_LIST("args", c->args, c->n_args, c->argc - c->name_words);
     f[n++] = PT_F_UINT("arg_bytes", c->arg_bytes);

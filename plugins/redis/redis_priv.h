@@ -230,12 +230,19 @@ void rd_batch_flush(const rd_config *cfg);
 void rd_emit_unanswered(rd_stream *st, rd_cmd *c, const char *reason, const pt_time *ts);
 void rd_command_complete_session(rd_stream *st, rd_cmd *c);
 
+/* The command's first key among its kept arguments, or NULL (none, or not kept). */
+static inline const pt_span *rd_cmd_key(const rd_cmd *c)
+{
+    if (c->key_index < 0 || (uint64_t)c->key_index >= c->n_args || !c->args)
+        return NULL;
+    return &c->args[c->key_index];
+}
+
 /* The layout bits a complete command gives its event (key, inline, blocking, multi), noted
  * once in c->ev_bits: the command's fields no longer change. */
 static inline uint32_t rd_cmd_bits(const rd_cmd *c)
 {
-    bool key = c->key_index >= 0 && (uint64_t)c->key_index < c->n_args && c->args;
-    return EV_BUILT | (key ? EV_KEY : 0) | (c->is_inline ? EV_INLINE : 0) |
+    return EV_BUILT | (rd_cmd_key(c) ? EV_KEY : 0) | (c->is_inline ? EV_INLINE : 0) |
            (c->blocking ? EV_BLOCKING : 0) | (c->in_multi ? EV_MULTI : 0);
 }
 
